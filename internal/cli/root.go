@@ -1,0 +1,120 @@
+// Package cli is trafficctl's command-line layer: thin cobra commands over the pkg/ domain
+// packages. Every command follows kubectl's pattern: an options struct with Complete, Validate
+// and Run, IO streams injected, errors returned (only main exits).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+
+	"github.com/trafficctl/trafficctl/pkg/kube"
+)
+
+// Factory gives commands what they share: the IO streams and the kubectl-style connection flags.
+type Factory struct {
+	Streams     genericiooptions.IOStreams
+	ConfigFlags *genericclioptions.ConfigFlags
+}
+
+// Clients builds Kubernetes clients from the global flags (--kubeconfig, --context, -n, ...).
+func (f *Factory) Clients() (*kube.Clients, error) {
+	return kube.NewClients(f.ConfigFlags)
+}
+
+// NewRootCommand builds the trafficctl command tree.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	f := &Factory{
+		Streams:     streams,
+		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50),
+	}
+	root := &cobra.Command{
+		Use:   "trafficctl",
+		Short: "Per-route policy, traffic splits, canaries and load tests for Linkerd",
+		Long: `trafficctl manages traffic for microservices on Kubernetes with the Linkerd service mesh.
+
+It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --context and
+-n/--namespace work on every command that touches the cluster.
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Completion is an explicit subcommand (see `trafficctl completion --help`).
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	f.ConfigFlags.AddFlags(root.PersistentFlags())
+	root.SetUsageTemplate(root.UsageTemplate() + exitCodesHelp)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: err}
+	})
+	root.AddCommand(
+		newVersionCommand(f),
+		newCompletionCommand(f),
+	)
+	return root
+}
+
+// Run executes trafficctl with args and returns the process exit code. Errors are printed as
+// one line on stderr (with a usage hint for invalid input); no stack traces.
+func Run(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	// client-go logs through klog to stderr; the CLI reports errors itself, once.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+
+	root := NewRootCommand(streams)
+	started := markRunStart(root)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	code := exitCode(err)
+	// Anything cobra rejected before a command ran (unknown command, wrong number of args,
+	// missing required flag) is a usage error.
+	if !*started && code == ExitError {
+		code = ExitUsage
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(err.Error()))
+	if code == ExitUsage && cmd != nil {
+		fmt.Fprintf(streams.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// markRunStart wraps every command's RunE so Run can tell cobra's own argument and flag
+// errors apart from failures inside a command.
+func markRunStart(root *cobra.Command) *bool {
+	started := new(bool)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if run := c.RunE; run != nil {
+			c.RunE = func(c *cobra.Command, args []string) error {
+				*started = true
+				return run(c, args)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return started
+}
+
+// oneLine keeps multi-line API errors on one line so that the error stays greppable.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
