@@ -64,7 +64,7 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
-func (e *ConflictError) Unwrap() error       { return e.Err }
+func (e *ConflictError) Unwrap() error        { return e.Err }
 
 // ApplyOptions control one server-side apply.
 type ApplyOptions struct {

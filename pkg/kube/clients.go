@@ -43,7 +43,7 @@ func (e *UnreachableError) Error() string {
 
 // Is makes errors.Is(err, ErrUnreachable) true.
 func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
-func (e *UnreachableError) Unwrap() error       { return e.Err }
+func (e *UnreachableError) Unwrap() error        { return e.Err }
 
 // Clients bundles the clients and connection facts a command needs.
 type Clients struct {
