@@ -30,6 +30,7 @@ const (
 var (
 	DefaultSteps         = []int{5, 10, 25, 50, 100}
 	DefaultInterval      = 10 * time.Second
+	DefaultScrape        = 10 * time.Second
 	DefaultMinRequests   = 50
 	DefaultDeadline      = 30 * time.Minute
 	DefaultMinSuccess    = 99.0
@@ -103,6 +104,9 @@ type Spec struct {
 	MaxWeight  int `yaml:"maxWeight,omitempty" json:"maxWeight,omitempty"`
 	// Interval is how often analysis runs, and the shortest time spent at a step.
 	Interval time.Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// ScrapeInterval is how often Prometheus scrapes the proxies (linkerd-viz: 10s). Rate and
+	// quantile queries never use a window shorter than three scrapes.
+	ScrapeInterval time.Duration `yaml:"scrapeInterval,omitempty" json:"scrapeInterval,omitempty"`
 	// MinRequests is how many canary requests a step must see before it can pass.
 	MinRequests int `yaml:"minRequests,omitempty" json:"minRequests,omitempty"`
 	// Deadline bounds the whole rollout; past it the canary is rolled back and the run ends
@@ -195,6 +199,9 @@ func (c *Canary) Default() {
 	}
 	if s.Interval == 0 {
 		s.Interval = DefaultInterval
+	}
+	if s.ScrapeInterval == 0 {
+		s.ScrapeInterval = DefaultScrape
 	}
 	if s.MinRequests == 0 {
 		s.MinRequests = DefaultMinRequests
@@ -311,6 +318,9 @@ func (c *Canary) Validate() []FieldError {
 	if s.Interval < time.Second {
 		add("spec.interval", "must be at least 1s, got %s", s.Interval)
 	}
+	if s.ScrapeInterval < time.Second {
+		add("spec.scrapeInterval", "must be at least 1s, got %s", s.ScrapeInterval)
+	}
 	if s.MinRequests < 1 {
 		add("spec.minRequests", "must be positive, got %d", s.MinRequests)
 	}
@@ -410,6 +420,15 @@ func (c *Canary) StepsOrNil() []int {
 
 // Steps returns the validated spec's weights.
 func (c *Canary) Steps() []int { return c.StepsOrNil() }
+
+// QueryWindow is the window for rate and quantile queries at elapsed time into a step: the
+// step so far, but never fewer than three scrapes (a rate needs two samples).
+func (c *Canary) QueryWindow(elapsed time.Duration) time.Duration {
+	if floor := 3 * c.Spec.ScrapeInterval; elapsed < floor {
+		return floor
+	}
+	return elapsed
+}
 
 // Gate reports whether the rollout pauses for approval at weight w.
 func (c *Canary) Gate(w int) bool { return containsInt(c.Spec.Gates, w) }

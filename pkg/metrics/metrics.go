@@ -61,18 +61,20 @@ func (t Target) selector(extra string) string {
 	return sel
 }
 
-// RequestsQuery counts the inbound responses of t over window (Linkerd's response_total).
-func RequestsQuery(t Target, window time.Duration) string {
-	return fmt.Sprintf(`sum(increase(response_total{%s}[%s]))`, t.selector(""), Window(window))
+// RequestsQuery is the number of inbound responses t has served since its proxies started
+// (Linkerd's response_total counter, summed over pods). Canary analysis takes the difference
+// of two readings, at the step's start and now: unlike increase() over a short window, that
+// needs only one new scrape, so a broken canary is seen within one scrape interval.
+func RequestsQuery(t Target) string {
+	return fmt.Sprintf(`sum(response_total{%s})`, t.selector(""))
 }
 
-// FailuresQuery counts the inbound responses Linkerd classified as failures over window. When t
-// served requests but none failed, Linkerd exports no failure series at all; the `or` arm turns
-// that into 0 while leaving "no requests at all" empty (ErrNoData).
-func FailuresQuery(t Target, window time.Duration) string {
-	w := Window(window)
-	return fmt.Sprintf(`sum(increase(response_total{%s}[%s])) or on() (0 * sum(increase(response_total{%s}[%s])))`,
-		t.selector(`classification="failure"`), w, t.selector(""), w)
+// FailuresQuery is the number of inbound responses of t that Linkerd classified as failures.
+// When t served requests but none failed, Linkerd exports no failure series at all; the `or`
+// arm turns that into 0 while leaving "no requests at all" empty (ErrNoData).
+func FailuresQuery(t Target) string {
+	return fmt.Sprintf(`sum(response_total{%s}) or on() (0 * sum(response_total{%s}))`,
+		t.selector(`classification="failure"`), t.selector(""))
 }
 
 // LatencyQuery is the q-quantile (0.99 for p99) of t's inbound response latency in milliseconds

@@ -115,10 +115,11 @@ func TestQueries(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"requests", RequestsQuery(tg, 30*time.Second),
-			`sum(increase(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound"}[30s]))`},
-		{"failures", FailuresQuery(tg, 1500*time.Millisecond),
-			`sum(increase(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound",classification="failure"}[2s])) or on() (0 * sum(increase(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound"}[2s])))`},
+		{"requests", RequestsQuery(tg),
+			`sum(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound"})`},
+		{"failures", FailuresQuery(tg),
+			`sum(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound",classification="failure"}) or on() (0 * sum(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound"}))`},
+		{"window rounds up", Window(1500 * time.Millisecond), "2s"},
 		{"latency", LatencyQuery(tg, 0.99, time.Minute),
 			`histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="emojivoto",deployment="web-v2",direction="inbound"}[60s])) by (le))`},
 		{"custom", Expand(`sum(rate(x{ns="{{namespace}}",d="{{deployment}}"}[{{window}}]))`, tg, 10*time.Second),
