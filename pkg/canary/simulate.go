@@ -134,6 +134,10 @@ type SpecPolicy struct {
 	c     *Canary
 	st    *State
 	epoch time.Time
+	// ApproveGates approves every manual gate at once (for best-case timings).
+	ApproveGates bool
+	// Reached records when each step's weight was reached.
+	Reached []time.Duration
 }
 
 // NewSpecPolicy returns the simulated policy of spec c.
@@ -145,6 +149,7 @@ func NewSpecPolicy(c *Canary) *SpecPolicy {
 // Start implements SimPolicy.
 func (p *SpecPolicy) Start() int {
 	p.st.Begin(p.c, Evidence{}, p.epoch)
+	p.Reached = []time.Duration{0}
 	return p.st.Weight
 }
 
@@ -163,7 +168,14 @@ func (p *SpecPolicy) Tick(t time.Duration, s *Scrapes) (int, SimOutcome) {
 	}
 	r := Judge(p.c, o, p.st.Baseline, p.st.Prior)
 	d := Decide(p.c, p.st, r, now)
+	if d.Outcome == OutcomeAwait && p.ApproveGates {
+		p.st.Approved = append(p.st.Approved, Approval{Weight: p.st.Weight, By: "simulation", At: now})
+		d = Decide(p.c, p.st, r, now)
+	}
 	p.st.Apply(d, r, now)
+	if d.Outcome == OutcomeAdvance || d.Outcome == OutcomePromote {
+		p.Reached = append(p.Reached, t)
+	}
 	switch d.Outcome {
 	case OutcomePromote:
 		return 100, SimPromoted
