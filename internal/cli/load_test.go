@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func loadServer(t *testing.T, delay time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadBadInput(t *testing.T) {
+	badTargets := writeFile(t, "targets.txt", "GET http://127.0.0.1:1/\nthis is not a header\n")
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"no URL", []string{"load", "attack"}, ExitUsage, "give a URL to attack or --targets FILE"},
+		{"zero rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "0/s"}, ExitUsage, "invalid --rate: bad rate \"0/s\": must be positive"},
+		{"bad rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "fast"}, ExitUsage, "invalid --rate"},
+		{"zero duration", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "0s"}, ExitUsage, "invalid --duration 0s: must be positive"},
+		{"bad format", []string{"load", "attack", "http://127.0.0.1:1/", "-o", "xml"}, ExitUsage, "invalid value \"xml\" for -o/--format"},
+		{"bad URL", []string{"load", "attack", "ftp://x/"}, ExitUsage, "scheme must be http or https"},
+		{"bad header", []string{"load", "attack", "http://127.0.0.1:1/", "-H", "nocolon"}, ExitUsage, "invalid -H \"nocolon\""},
+		{"malformed targets name the line", []string{"load", "attack", "--targets", badTargets}, ExitUsage, "line 2: bad header"},
+		{"unreachable", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "1s"}, ExitError, "target http://127.0.0.1:1/ is unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.wantCode, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestLoadAttackJSONAndResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for a second")
+	}
+	srv := loadServer(t, 20*time.Millisecond)
+	results := filepath.Join(t.TempDir(), "results.bin")
+	code, stdout, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "-o", "json", "--output", results)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"latencies", "requests", "rate", "throughput", "success", "status_codes", "errors", "attempted_rate", "corrected_latencies", "raw_latencies", "late_sends"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	lat := got["latencies"].(map[string]any)
+	for _, k := range []string{"mean", "50th", "90th", "95th", "99th", "max", "min"} {
+		// Nanoseconds, as in vegeta: a 20 ms service time is above 1e7.
+		if v, _ := lat[k].(float64); v < 1e7 {
+			t.Errorf("latencies.%s = %v, want nanoseconds above 20ms", k, lat[k])
+		}
+	}
+	// The results file is in vegeta's encoding: vegeta's decoder reads every result.
+	fh, err := os.Open(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	dec := vegeta.NewDecoder(fh)
+	n := 0
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			break
+		}
+		n++
+	}
+	if want := int(got["requests"].(float64)); n != want || n < 45 {
+		t.Errorf("decoded %d results, report says %d", n, want)
+	}
+}
+
+func TestLoadAttackTextAndHTML(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for a second")
+	}
+	srv := loadServer(t, 0)
+	targets := writeFile(t, "targets.txt", "# list and vote\nGET "+srv.URL+"/api/list\n\nPOST "+srv.URL+"/api/vote\nContent-Type: application/json\n")
+	code, stdout, stderr := runCLI(t, "load", "attack", "--targets", targets, "--rate", "100/s", "--duration", "1s")
+	if code != ExitOK || !strings.Contains(stdout, "Corrected     [min, mean, 50, 90, 95, 99, max]") || !strings.Contains(stdout, "Status Codes  [code:count]") {
+		t.Fatalf("exit %d stderr %s stdout:\n%s", code, stderr, stdout)
+	}
+	code, stdout, _ = runCLI(t, "load", "attack", srv.URL, "--rate", "100/s", "--duration", "1s", "-o", "html")
+	if code != ExitOK || !strings.HasPrefix(stdout, "<!DOCTYPE html>") || strings.Count(stdout, "<svg") != 2 || strings.Contains(stdout, "<script") {
+		t.Fatalf("exit %d, want a script-free HTML page with two charts:\n%.500s", code, stdout)
+	}
+}

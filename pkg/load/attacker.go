@@ -1,0 +1,332 @@
+// Package load runs open-model HTTP load tests on top of vegeta's library: vegeta's pacers,
+// targets, results and encoders, with a scheduler that remembers when each request was meant
+// to leave so latency can be measured from the intended send time (coordinated omission
+// corrected), a fixed-size connection pool, and summaries kept in histograms so memory stays
+// flat however long a run lasts.
+package load
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+const (
+	// DefaultTimeout is how long one request may take, connection wait included.
+	DefaultTimeout = vegeta.DefaultTimeout
+	// DefaultLateThreshold is how far behind its intended send time a request may leave before
+	// it counts as a late send: the sign that the generator, not the target, was the limit.
+	DefaultLateThreshold = 10 * time.Millisecond
+	// DefaultMaxWorkers bounds the goroutines in flight when the target stalls. Beyond it, hits
+	// wait in the scheduler; they keep their intended send time, so the wait still shows in the
+	// corrected latency and in the late sends.
+	DefaultMaxWorkers = 50000
+	// DefaultIdleConnections is the idle connections kept per host when the connection count is
+	// not fixed (vegeta's default).
+	DefaultIdleConnections = vegeta.DefaultConnections
+)
+
+// Attacker sends the hits of a schedule to a set of targets. The zero value is not usable; build
+// one with NewAttacker.
+type Attacker struct {
+	timeout       time.Duration
+	connections   int
+	maxWorkers    int
+	lateThreshold time.Duration
+	tlsConfig     *tls.Config
+	keepAlive     bool
+}
+
+// NewAttacker returns an Attacker with the defaults above, changed by opts.
+func NewAttacker(opts ...func(*Attacker)) *Attacker {
+	a := &Attacker{
+		timeout:       DefaultTimeout,
+		maxWorkers:    DefaultMaxWorkers,
+		lateThreshold: DefaultLateThreshold,
+		keepAlive:     true,
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+// Timeout sets the per-request timeout; 0 means none.
+func Timeout(d time.Duration) func(*Attacker) { return func(a *Attacker) { a.timeout = d } }
+
+// Connections fixes the number of connections per host: at most n, reused, and exactly n once n
+// requests have been sent. When the schedule asks for more than n connections can carry, hits
+// wait for a free connection and the wait counts in the corrected latency. 0 lets the pool grow
+// with demand, as vegeta does.
+func Connections(n int) func(*Attacker) { return func(a *Attacker) { a.connections = n } }
+
+// MaxWorkers bounds the requests in flight (see DefaultMaxWorkers).
+func MaxWorkers(n int) func(*Attacker) { return func(a *Attacker) { a.maxWorkers = n } }
+
+// LateThreshold sets how late a send may be before it is counted (see DefaultLateThreshold).
+func LateThreshold(d time.Duration) func(*Attacker) {
+	return func(a *Attacker) { a.lateThreshold = d }
+}
+
+// TLSConfig sets the client TLS configuration.
+func TLSConfig(c *tls.Config) func(*Attacker) { return func(a *Attacker) { a.tlsConfig = c } }
+
+// KeepAlive turns connection reuse on or off.
+func KeepAlive(on bool) func(*Attacker) { return func(a *Attacker) { a.keepAlive = on } }
+
+// Hit is the outcome of one scheduled request: vegeta's Result (Timestamp is when the request
+// went on the wire, Latency the time from there to the end of the response) plus the schedule.
+type Hit struct {
+	vegeta.Result
+	// Target is the index of the target in the TargetSet.
+	Target int
+	// Intended is when the schedule meant the request to leave.
+	Intended time.Time
+	// Started is when a worker picked the hit up, before waiting for a connection.
+	Started time.Time
+}
+
+// Corrected is the latency seen by a client that sent on schedule: from the intended send time
+// to the end of the response, so generator lag and connection waits are included.
+func (h *Hit) Corrected() time.Duration {
+	c := h.Result.End().Sub(h.Intended)
+	if c < h.Latency {
+		// The scheduler may send a few microseconds early rather than sleep for them.
+		return h.Latency
+	}
+	return c
+}
+
+// SendLag is how late the hit was picked up compared with its intended send time.
+func (h *Hit) SendLag() time.Duration {
+	if d := h.Started.Sub(h.Intended); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// Late tells whether the hit left later than the threshold it was attacked with.
+func (h *Hit) Late(threshold time.Duration) bool { return h.SendLag() > threshold }
+
+var hitPool = sync.Pool{New: func() any { return new(Hit) }}
+
+// Release returns h to a pool; h must not be used afterwards.
+func (h *Hit) Release() {
+	*h = Hit{}
+	hitPool.Put(h)
+}
+
+// earlySleep is the wait below which the scheduler sends at once instead of sleeping: a timer
+// costs more than it saves at high rates.
+const earlySleep = 50 * time.Microsecond
+
+type tick struct {
+	seq      uint64
+	intended time.Time
+}
+
+// Attack sends hits to ts at the pace of p for du (du must be > 0, unless p stops by itself),
+// until ctx is done. Hits come back on the returned channel, which is closed once every
+// request has finished; hits cut short by ctx are dropped, so a cancelled attack still yields
+// a consistent partial result. The LateThreshold in force is a.LateThreshold().
+func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du time.Duration, name string) <-chan *Hit {
+	results := make(chan *Hit, 1024)
+	pool := a.newClients()
+	ticks := make(chan tick)
+	var wg sync.WaitGroup
+	go func() {
+		defer func() {
+			close(ticks)
+			wg.Wait()
+			pool.close()
+			close(results)
+		}()
+		workers := 0
+		began := time.Now()
+		timer := time.NewTimer(time.Hour)
+		defer timer.Stop()
+		var sched time.Duration
+		for n := uint64(0); ; n++ {
+			wait, stop := p.Pace(sched, n)
+			if stop {
+				return
+			}
+			sched += wait
+			if du > 0 && sched > du {
+				return
+			}
+			intended := began.Add(sched)
+			if d := time.Until(intended); d > earlySleep {
+				timer.Reset(d)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+			} else if ctx.Err() != nil {
+				return
+			}
+			t := tick{seq: n, intended: intended}
+			select {
+			case ticks <- t:
+				continue
+			default:
+			}
+			if workers < a.maxWorkers {
+				workers++
+				wg.Add(1)
+				go a.work(ctx, &wg, ts, pool, name, ticks, results)
+			}
+			select {
+			case ticks <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return results
+}
+
+// LateThresholdValue reports the threshold a hit is compared with to count as a late send.
+func (a *Attacker) LateThresholdValue() time.Duration { return a.lateThreshold }
+
+func (a *Attacker) work(ctx context.Context, wg *sync.WaitGroup, ts *TargetSet, pool *clients, name string, ticks <-chan tick, results chan<- *Hit) {
+	defer wg.Done()
+	for t := range ticks {
+		h := a.hit(ctx, ts, pool, name, t)
+		if h == nil {
+			continue
+		}
+		results <- h
+	}
+}
+
+func (a *Attacker) hit(ctx context.Context, ts *TargetSet, pool *clients, name string, t tick) *Hit {
+	h := hitPool.Get().(*Hit)
+	h.Started = time.Now()
+	h.Intended = t.intended
+	h.Seq = t.seq
+	h.Attack = name
+	idx := ts.pick(t.seq)
+	h.Target = idx
+	tgt := ts.targets[idx]
+	h.Method = tgt.Method
+	h.URL = tgt.URL
+
+	c, err := pool.get(ctx)
+	if err != nil {
+		h.Release()
+		return nil
+	}
+	defer pool.put(c)
+
+	req := tgt.template.WithContext(ctx)
+	if tgt.Body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(tgt.Body))
+		req.GetBody = tgt.template.GetBody
+	}
+	h.Timestamp = time.Now()
+	resp, err := c.Do(req)
+	if err == nil {
+		var n int64
+		n, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		h.BytesIn = uint64(n)
+		h.Code = uint16(resp.StatusCode)
+		if err == nil && (h.Code < 200 || h.Code >= 400) {
+			h.Error = resp.Status
+		}
+	}
+	h.Latency = time.Since(h.Timestamp)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// Cut short by the caller: not an outcome of the target.
+			h.Release()
+			return nil
+		}
+		h.Error = err.Error()
+	}
+	h.BytesOut = uint64(len(tgt.Body))
+	return h
+}
+
+// clients hands out HTTP clients. With a fixed connection count it holds one client per
+// connection (each with a transport allowed one connection per host), so exactly n
+// connections exist and a hit waits for a free one; otherwise one shared client.
+type clients struct {
+	shared *http.Client
+	free   chan *http.Client
+	all    []*http.Client
+}
+
+func (a *Attacker) newClient(conns int) *http.Client {
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second, Timeout: a.timeout}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     a.tlsConfig,
+		MaxIdleConnsPerHost: DefaultIdleConnections,
+		DisableKeepAlives:   !a.keepAlive,
+	}
+	if conns > 0 {
+		tr.MaxConnsPerHost = conns
+		tr.MaxIdleConnsPerHost = conns
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   a.timeout,
+		// Redirects are results, not something to follow, so each hit is one request.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func (a *Attacker) newClients() *clients {
+	if a.connections <= 0 {
+		c := a.newClient(0)
+		return &clients{shared: c, all: []*http.Client{c}}
+	}
+	p := &clients{free: make(chan *http.Client, a.connections)}
+	for range a.connections {
+		c := a.newClient(1)
+		p.all = append(p.all, c)
+		p.free <- c
+	}
+	return p
+}
+
+func (p *clients) get(ctx context.Context) (*http.Client, error) {
+	if p.shared != nil {
+		return p.shared, nil
+	}
+	select {
+	case c := <-p.free:
+		return c, nil
+	default:
+	}
+	select {
+	case c := <-p.free:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *clients) put(c *http.Client) {
+	if p.shared == nil {
+		p.free <- c
+	}
+}
+
+func (p *clients) close() {
+	for _, c := range p.all {
+		c.CloseIdleConnections()
+	}
+}
