@@ -1,0 +1,45 @@
+# trafficctl build, lint and test entry points. `make help` lists them.
+SHELL := /usr/bin/env bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X github.com/trafficctl/trafficctl/internal/version.Version=$(VERSION) \
+	-X github.com/trafficctl/trafficctl/internal/version.GitCommit=$(COMMIT) \
+	-X github.com/trafficctl/trafficctl/internal/version.BuildDate=$(DATE)
+STATICCHECK_VERSION := v0.8.2
+# Timing-sensitive load tests run on their own, after the API-server suites (2-core machines).
+TIMING_PKGS := ./pkg/load/...
+TEST_FLAGS ?= -count=1 -timeout 25m
+
+.PHONY: help build test test-short test-integration lint bench testbins fetch-crds clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build bin/trafficctl
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/trafficctl ./cmd/trafficctl
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+test: lint testbins ## lint, then every test including integration (real API server, Prometheus, Chromium)
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -E '/pkg/load(/|$$)')
+	$(GO) test $(TEST_FLAGS) -p 1 $(TIMING_PKGS)
+
+test-short: ## unit tests only (-short skips everything that needs a real part)
+	$(GO) test -short -count=1 ./...
+
+bench: ## benchmarks (see README for the side-by-side comparisons in scripts/)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+testbins: ## build etcd + kube-apiserver for the integration tests (cached in ~/.cache/trafficctl)
+	$(GO) run ./internal/localk8s/testenvctl bins
+
+fetch-crds: ## download the upstream CRDs at pinned versions (needs network)
+	scripts/fetch-crds.sh
+
+clean: ## remove build output
+	rm -rf bin dist
