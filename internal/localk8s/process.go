@@ -128,3 +128,15 @@ func FreePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Running reports whether any server recorded in dir is still alive.
+func Running(dir string) bool {
+	pidFiles, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range pidFiles {
+		name := strings.TrimSuffix(filepath.Base(f), ".pid")
+		if pid := pidOf(dir, name); pid > 0 && ours(pid, name) && alive(pid) {
+			return true
+		}
+	}
+	return false
+}

@@ -114,7 +114,8 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	workDir, err = os.MkdirTemp("", "trafficctl-testenv-")
+	removeStaleWorkDirs()
+	workDir, err = os.MkdirTemp("", workDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
@@ -130,6 +131,23 @@ func start() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Config: cluster.Config, Kubeconfig: cluster.Kubeconfig, CRDs: crds}, nil
+}
+
+const workDirPrefix = "trafficctl-testenv-"
+
+// removeStaleWorkDirs deletes work directories of test binaries that died before their
+// TestMain could clean up (a panic or timeout); the kernel already killed their servers.
+func removeStaleWorkDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workDirPrefix+"*"))
+	for _, d := range dirs {
+		// A fresh directory may belong to a package that is starting its servers right now.
+		if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < 2*time.Minute {
+			continue
+		}
+		if !localk8s.Running(d) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // Clients returns trafficctl's clients for the environment with namespace as the default.
