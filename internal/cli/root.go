@@ -58,6 +58,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		return &exitError{code: ExitUsage, err: err}
 	})
 	root.AddCommand(
+		newProfileCommand(f),
 		newVersionCommand(f),
 		newCompletionCommand(f),
 		newLoadCommand(f),

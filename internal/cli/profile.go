@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+)
+
+// What `trafficctl profile --emit` produces.
+const (
+	emitServiceProfile = "serviceprofile"
+	emitHTTPRoute      = "httproute"
+)
+
+type profileOptions struct {
+	f *Factory
+
+	service       string
+	namespace     string
+	openapi       string
+	clusterDomain string
+	emit          string
+	output        string
+	retries       string
+	timeout       string
+	retryBudget   string
+
+	opts profiles.Options
+}
+
+func newProfileCommand(f *Factory) *cobra.Command {
+	o := &profileOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "profile SERVICE --openapi FILE|URL|-",
+		Short: "Generate per-route Linkerd policy (ServiceProfile or HTTPRoutes) from an API contract",
+		Long: `Generate per-route Linkerd policy from an API contract.
+
+Reads Swagger 2.0 and OpenAPI 3.0/3.1 documents (JSON or YAML, from a file, a URL or - for
+stdin). Every operation becomes a route named "METHOD /full/path/template"; path parameters are
+typed from their schema (integer, uuid, enum, pattern) and routes are ordered by specificity, so
+that a request for an operation is matched first by that operation's route. Overlaps that no
+order can resolve are reported on stderr.
+
+x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and operation level
+(the innermost wins); x-linkerd-failure on a response overrides Linkerd's default classification.`,
+		Example: `  # ServiceProfile for the web Service, ready for server-side apply
+  trafficctl profile web -n emojivoto --openapi web.yaml | kubectl apply --server-side -f -
+
+  # GET, PUT, DELETE ... retryable unless the contract says otherwise, 2s default timeout
+  trafficctl profile books -n library --openapi https://books.example/openapi.json \
+      --retries idempotent --timeout 2s --retry-budget 0.2,10,10s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.openapi, "openapi", "", "OpenAPI/Swagger document: file, http(s) URL, or - for stdin (alias --open-api)")
+	fl.StringVar(&o.clusterDomain, "cluster-domain", profiles.DefaultClusterDomain, "cluster DNS domain used in the ServiceProfile name")
+	fl.StringVar(&o.emit, "emit", emitServiceProfile, "what to generate: serviceprofile or httproute")
+	fl.StringVar(&o.retries, "retries", string(profiles.RetriesSpec), "retryable routes: spec (x-linkerd-retryable), idempotent (also GET/HEAD/OPTIONS/PUT/DELETE/TRACE) or none")
+	fl.StringVar(&o.timeout, "timeout", "", "timeout of routes whose contract sets none (e.g. 2s)")
+	fl.StringVar(&o.retryBudget, "retry-budget", "", "ServiceProfile retry budget RATIO,MIN_PER_SECOND,TTL (e.g. 0.2,10,10s)")
+	addOutputFlag(cmd, &o.output, outputYAML, outputYAML, outputJSON)
+	// Linkerd users type `linkerd profile --open-api`: keep that habit working.
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "open-api" {
+			name = "openapi"
+		}
+		return pflag.NormalizedName(name)
+	})
+	_ = cmd.RegisterFlagCompletionFunc("emit", cobra.FixedCompletions([]string{emitServiceProfile, emitHTTPRoute}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("retries", cobra.FixedCompletions([]string{"spec", "idempotent", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (o *profileOptions) Complete(args []string) error {
+	o.service = args[0]
+	ns, _, err := o.f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil || ns == "" {
+		ns = "default"
+	}
+	o.namespace = ns
+	return nil
+}
+
+func (o *profileOptions) Validate() error {
+	if err := validateOutput(o.output, outputYAML, outputJSON); err != nil {
+		return err
+	}
+	if o.openapi == "" {
+		return usageErrorf("nothing to generate from: pass --openapi FILE|URL|-")
+	}
+	if o.emit != emitServiceProfile && o.emit != emitHTTPRoute {
+		return usageErrorf("invalid value %q for --emit: use serviceprofile or httproute", o.emit)
+	}
+	mode, err := profiles.ParseRetryMode(o.retries)
+	if err != nil {
+		return usageErrorf("--retries: %v", err)
+	}
+	o.opts = profiles.Options{
+		Service:       o.service,
+		Namespace:     o.namespace,
+		ClusterDomain: o.clusterDomain,
+		Retries:       mode,
+		Timeout:       o.timeout,
+	}
+	if o.retryBudget != "" {
+		if o.opts.RetryBudget, err = profiles.ParseRetryBudget(o.retryBudget); err != nil {
+			return usageErrorf("--retry-budget: %v", err)
+		}
+	}
+	return nil
+}
+
+func (o *profileOptions) warn(msg string) {
+	fmt.Fprintf(o.f.Streams.ErrOut, "warning: %s\n", msg)
+}
+
+func (o *profileOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	data, err := profiles.ReadSource(ctx, o.openapi, o.f.Streams.In, nil)
+	if err != nil {
+		return inputError(err)
+	}
+	api, err := profiles.ParseOpenAPI(ctx, o.openapi, data, profiles.OpenAPIOptions{Warn: o.warn, AllowExternalRefs: true})
+	if err != nil {
+		return inputError(err)
+	}
+	plan, err := profiles.NewPlan(api, o.opts)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	for _, ov := range plan.Overlaps {
+		o.warn(ov.String())
+	}
+	return printStructured(o.f.Streams.Out, o.output, plan.ServiceProfile())
+}
+
+// inputError maps problems with the user's files to exit 2 and leaves other errors alone.
+func inputError(err error) error {
+	if profiles.IsInputError(err) {
+		return withExitCode(ExitUsage, err)
+	}
+	return err
+}
