@@ -114,7 +114,7 @@ func TestDryRunRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.mutate(tc.obj)
-			if errs := dryRunErrors(t, env, []*unstructured.Unstructured{tc.obj}); len(errs) != 1 {
+			if errs := dryRunErrors(t, env, "", []*unstructured.Unstructured{tc.obj}); len(errs) != 1 {
 				t.Errorf("errors = %v, want exactly one refusal", errs)
 			} else {
 				t.Logf("refused as expected: %v", errs[0])

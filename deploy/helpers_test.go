@@ -43,18 +43,25 @@ func kustomizeBuild(t *testing.T, dir string) []*unstructured.Unstructured {
 // refused) and every Namespace object among them. It reports each refused object.
 func dryRunApply(t *testing.T, env *testenv.Env, objs []*unstructured.Unstructured) {
 	t.Helper()
-	for _, err := range dryRunErrors(t, env, objs) {
+	errs := dryRunErrors(t, env, "", objs)
+	for _, err := range errs {
 		t.Errorf("server-side dry-run: %v", err)
 	}
+	t.Logf("server-side dry-run: %d objects, %d refused", len(objs), len(errs))
 }
 
-// dryRunErrors is dryRunApply returning the refusals instead of reporting them.
-func dryRunErrors(t *testing.T, env *testenv.Env, objs []*unstructured.Unstructured) []error {
+// dryRunErrors is dryRunApply returning the refusals instead of reporting them. Namespaced
+// objects that name no namespace (as `helm template` leaves some) go to defaultNS.
+func dryRunErrors(t *testing.T, env *testenv.Env, defaultNS string, objs []*unstructured.Unstructured) []error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := env.Clients(t, "")
+	c := env.Clients(t, defaultNS)
 	namespaces := map[string]bool{}
+	if defaultNS != "" {
+		ensureNamespace(ctx, t, c, defaultNS)
+		namespaces[defaultNS] = true
+	}
 	for _, o := range objs {
 		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
 			if _, err := c.Apply(ctx, o.DeepCopy(), kube.ApplyOptions{DryRun: kube.DryRunNone, ForceConflicts: true}); err != nil {

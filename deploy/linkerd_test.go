@@ -1,0 +1,366 @@
+package deploy_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/internal/localk8s"
+	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/pkg/kube"
+)
+
+// versions reads deploy/linkerd/versions.env (KEY=value lines, # comments).
+func versions(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open("linkerd/versions.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("versions.env: %q is not KEY=value", line)
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readValues(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
+func lookup(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
+
+// TestLinkerdVersionsOnePlace checks that every version pinned in a values file equals the one
+// in versions.env, so an upgrade is one edit and nothing drifts.
+func TestLinkerdVersionsOnePlace(t *testing.T) {
+	v := versions(t)
+	for _, tc := range []struct {
+		file string
+		path []string
+		key  string
+	}{
+		{"linkerd/values/linkerd-control-plane.yaml", []string{"linkerdVersion"}, "LINKERD_VERSION"},
+		{"linkerd/values/linkerd-viz.yaml", []string{"linkerdVersion"}, "LINKERD_VERSION"},
+		{"linkerd/values/linkerd-smi.yaml", []string{"adaptor", "image", "tag"}, "LINKERD_SMI_VERSION"},
+		{"linkerd/ingress/traefik-values.yaml", []string{"image", "tag"}, "TRAEFIK_VERSION"},
+		{"linkerd/grafana/values.yaml", []string{"image", "tag"}, "GRAFANA_VERSION"},
+	} {
+		t.Run(filepath.Base(tc.file)+"/"+strings.Join(tc.path, "."), func(t *testing.T) {
+			got := lookup(readValues(t, tc.file), tc.path...)
+			if got != v[tc.key] || v[tc.key] == "" {
+				t.Errorf("%s %s = %v, want %s=%q from versions.env", tc.file, strings.Join(tc.path, "."), got, tc.key, v[tc.key])
+			}
+		})
+	}
+}
+
+// genCerts runs scripts/gen-certs.sh into a fresh directory.
+func genCerts(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		testenv.Missing(t, "openssl not found: install it (apt-get install openssl)")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("linkerd/scripts/gen-certs.sh", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func readCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return c
+}
+
+// TestGenCerts checks what Linkerd's identity service needs from the roots: ECDSA P-256 keys,
+// a self-signed trust anchor, an issuer that is a CA signed by it and may sign only leaves.
+func TestGenCerts(t *testing.T) {
+	dir := genCerts(t)
+	ca := readCert(t, filepath.Join(dir, "ca.crt"))
+	issuer := readCert(t, filepath.Join(dir, "issuer.crt"))
+	for name, c := range map[string]*x509.Certificate{"trust anchor": ca, "issuer": issuer} {
+		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+		if !ok || pub.Curve != elliptic.P256() {
+			t.Errorf("%s key is %T, want ECDSA P-256", name, c.PublicKey)
+		}
+		if !c.IsCA || c.KeyUsage&x509.KeyUsageCertSign == 0 {
+			t.Errorf("%s is not a CA allowed to sign certificates", name)
+		}
+	}
+	if ca.Subject.CommonName != "root.linkerd.cluster.local" || issuer.Subject.CommonName != "identity.linkerd.cluster.local" {
+		t.Errorf("CNs = %q, %q", ca.Subject.CommonName, issuer.Subject.CommonName)
+	}
+	if !issuer.MaxPathLenZero || issuer.MaxPathLen != 0 {
+		t.Errorf("issuer path length = %d (zero=%v), want 0: it must sign only proxy certificates", issuer.MaxPathLen, issuer.MaxPathLenZero)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	if _, err := issuer.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("issuer does not chain to the trust anchor: %v", err)
+	}
+	if d := time.Until(issuer.NotAfter); d < 360*24*time.Hour || d > 366*24*time.Hour {
+		t.Errorf("issuer expires in %v, want about a year", d)
+	}
+	if out, err := exec.Command("linkerd/scripts/gen-certs.sh", dir).CombinedOutput(); err == nil {
+		t.Errorf("second run overwrote the certificates:\n%s", out)
+	}
+}
+
+// helmBinary finds the pinned helm: $TRAFFICCTL_HELM, else the one
+// deploy/linkerd/scripts/install-helm.sh builds into the cache.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TRAFFICCTL_HELM"); p != "" {
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err == nil {
+		p := filepath.Join(cache, "trafficctl", "bin", "helm-"+versions(t)["HELM_VERSION"])
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	testenv.Missing(t, "helm %s not found: run deploy/linkerd/scripts/install-helm.sh or set TRAFFICCTL_HELM", versions(t)["HELM_VERSION"])
+	return ""
+}
+
+// chartsDir finds the upstream charts: $TRAFFICCTL_CHARTS_DIR, else ../shared/charts beside
+// the repository root.
+func chartsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("TRAFFICCTL_CHARTS_DIR")
+	if dir == "" {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(root, "..", "shared", "charts")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "linkerd-control-plane-2026.8.0.tgz")); err != nil {
+		testenv.Missing(t, "upstream Linkerd charts not found in %s: set TRAFFICCTL_CHARTS_DIR", dir)
+	}
+	return dir
+}
+
+// release is one `helm template` of an upstream chart with our values.
+type release struct {
+	name, chart, namespace string
+	args                   []string
+	// objects is the least number of objects a correct render has, so a values typo that
+	// silently disables half a chart fails.
+	objects int
+}
+
+func releases(certs string) []release {
+	certArgs := []string{
+		"--set-file", "identityTrustAnchorsPEM=" + filepath.Join(certs, "ca.crt"),
+		"--set-file", "identity.issuer.tls.crtPEM=" + filepath.Join(certs, "issuer.crt"),
+		"--set-file", "identity.issuer.tls.keyPEM=" + filepath.Join(certs, "issuer.key"),
+	}
+	return []release{
+		{"linkerd-crds", "linkerd-crds-2026.8.0.tgz", "linkerd", []string{"-f", "linkerd/values/linkerd-crds.yaml"}, 10},
+		{"linkerd-control-plane", "linkerd-control-plane-2026.8.0.tgz", "linkerd",
+			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml"}, certArgs...), 40},
+		{"linkerd-control-plane-ha", "linkerd-control-plane-2026.8.0.tgz", "linkerd",
+			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml", "-f", "linkerd/values/linkerd-control-plane-ha.yaml"}, certArgs...), 43},
+		{"linkerd-viz", "linkerd-viz-2026.8.0.tgz", "linkerd-viz", []string{"-f", "linkerd/values/linkerd-viz.yaml"}, 56},
+		{"linkerd-smi", "linkerd-smi-1.0.4.tgz", "linkerd-smi", []string{"-f", "linkerd/values/linkerd-smi.yaml"}, 10},
+	}
+}
+
+func helmTemplate(t *testing.T, helm, charts string, r release) []*unstructured.Unstructured {
+	t.Helper()
+	name := strings.TrimSuffix(r.name, "-ha")
+	args := append([]string{"template", name, filepath.Join(charts, r.chart), "-n", r.namespace, "--kube-version", "1.34.0"}, r.args...)
+	cmd := exec.Command(helm, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	objs, err := localk8s.DecodeObjects(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("decode %s render: %v", r.name, err)
+	}
+	return objs
+}
+
+// images lists every container image in rendered objects.
+func images(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		for _, path := range [][]string{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}} {
+			spec, ok, _ := unstructured.NestedMap(o.Object, path...)
+			if !ok {
+				continue
+			}
+			for _, key := range []string{"initContainers", "containers"} {
+				cs, _ := spec[key].([]any)
+				for _, c := range cs {
+					if img, ok := c.(map[string]any)["image"].(string); ok {
+						out = append(out, img)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestLinkerdRender renders every release with the upstream charts and our values, checks every
+// image is pinned (no placeholder tag left by the source charts), and server-side dry-run
+// applies the objects to the real API server together with our own static manifests.
+func TestLinkerdRender(t *testing.T) {
+	helm := helmBinary(t)
+	charts := chartsDir(t)
+	env := testenv.Require(t)
+	installGatewayCRDs(t, env)
+	certs := genCerts(t)
+	for _, r := range releases(certs) {
+		t.Run(r.name, func(t *testing.T) {
+			objs := helmTemplate(t, helm, charts, r)
+			if len(objs) < r.objects {
+				t.Errorf("rendered %d objects, want at least %d", len(objs), r.objects)
+			}
+			for _, img := range images(objs) {
+				if strings.Contains(img, "VersionValue") || !pinned(img) {
+					t.Errorf("image %q is not pinned to a real tag: set it in values", img)
+				}
+			}
+			dryRunApply(t, env, withNamespace(objs, r.namespace, env, t))
+		})
+	}
+	t.Run("static", func(t *testing.T) {
+		var objs []*unstructured.Unstructured
+		for _, f := range []string{"linkerd/ingress/gateway.yaml", "linkerd/egress/emojivoto-egress.yaml", "linkerd/grafana/authz.yaml"} {
+			o, err := localk8s.ReadObjects(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, o...)
+		}
+		dryRunApply(t, env, objs)
+	})
+}
+
+// withNamespace gives namespaced objects that name no namespace the release's, as helm install
+// would.
+func withNamespace(objs []*unstructured.Unstructured, ns string, env *testenv.Env, t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	c := env.Clients(t, ns)
+	for _, o := range objs {
+		if o.GetNamespace() != "" {
+			continue
+		}
+		m, err := c.ResourceFor(o.GroupVersionKind())
+		if err != nil {
+			t.Fatalf("%s: %v", kube.Describe(o), err)
+		}
+		if m.Scope.Name() == "namespace" {
+			o.SetNamespace(ns)
+		}
+	}
+	return objs
+}
+
+var gatewayGVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"}
+
+// installGatewayCRDs adds the Gateway and GatewayClass CRDs (from the sigs.k8s.io/gateway-api
+// module in go.mod) to the test API server: the ingress's Gateway needs them, and the upstream
+// bundle the test environment installs carries only the route kinds.
+func installGatewayCRDs(t *testing.T, env *testenv.Env) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-json", "sigs.k8s.io/gateway-api").Output()
+	if err != nil {
+		t.Fatalf("locate sigs.k8s.io/gateway-api: %v", err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("locate sigs.k8s.io/gateway-api: %v (run go mod download)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := env.Clients(t, "")
+	for _, f := range []string{"gateway.networking.k8s.io_gatewayclasses.yaml", "gateway.networking.k8s.io_gateways.yaml"} {
+		objs, err := localk8s.ReadObjects(filepath.Join(mod.Dir, "config", "crd", "standard", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if _, err := c.Apply(ctx, o, kube.ApplyOptions{DryRun: kube.DryRunNone, ForceConflicts: true}); err != nil {
+				t.Fatalf("install %s: %v", f, err)
+			}
+		}
+	}
+	// Wait until the API server serves the new kinds.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		c.Mapper.Reset()
+		if _, err := c.ResourceFor(gatewayGVK); err == nil {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("Gateway CRD not served: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
