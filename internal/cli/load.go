@@ -35,6 +35,7 @@ Only send load to services you own.`,
 	}
 	cmd.AddCommand(
 		newLoadAttackCommand(f),
+		newLoadRunCommand(f),
 	)
 	return cmd
 }

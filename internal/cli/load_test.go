@@ -121,3 +121,56 @@ func TestLoadAttackTextAndHTML(t *testing.T) {
 		t.Fatalf("exit %d, want a script-free HTML page with two charts:\n%.500s", code, stdout)
 	}
 }
+
+func TestLoadRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for two seconds")
+	}
+	srv := loadServer(t, 20*time.Millisecond)
+	base := strings.ReplaceAll(`name: demo
+targets:
+  - {name: list, url: URL/api/list, weight: 60}
+  - {name: vote, method: POST, url: "URL/api/vote?choice=:joy:", weight: 30}
+  - {name: leaderboard, url: URL/api/leaderboard, weight: 10}
+stages:
+  - {name: ramp, type: ramp, from: 20, to: 80, duration: 1s}
+  - {name: steady, type: constant, rate: 50, duration: 1s}
+thresholds: {p99: P99, minSuccess: 99.9}
+`, "URL", srv.URL)
+	tests := []struct {
+		name     string
+		p99      string
+		format   string
+		wantCode int
+		want     []string
+	}{
+		{"passes", "2s", "text", ExitOK, []string{"Stages", "ramp", "steady", "Targets", "list", "vote", "leaderboard", "Thresholds", "p99", "ok"}},
+		{"breach exits 3", "1ms", "text", ExitCheckFailed, []string{"BREACHED"}},
+		{"json", "2s", "json", ExitOK, []string{`"passed": true`, `"stages": [`, `"corrected_latencies"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, "scenario.yaml", strings.ReplaceAll(base, "P99", tt.p99))
+			code, stdout, stderr := runCLI(t, "load", "run", path, "-o", tt.format)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout)
+				}
+			}
+			if tt.wantCode == ExitCheckFailed && !strings.Contains(stderr, "error: SLO breached: p99") {
+				t.Errorf("stderr %q, want the breached threshold named", stderr)
+			}
+		})
+	}
+}
+
+func TestLoadRunMalformedScenario(t *testing.T) {
+	path := writeFile(t, "bad.yaml", "targets:\n  - {url: http://127.0.0.1:1/}\nstages:\n  - {type: constant, rate: 10, duration: 1s}\n  - {type: ramp, duration: 2s}\n")
+	code, _, stderr := runCLI(t, "load", "run", path)
+	if code != ExitUsage || !strings.Contains(stderr, "line 5: stage 2: ramp stage needs from or to > 0") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming line 5", code, stderr)
+	}
+}

@@ -92,6 +92,8 @@ type Hit struct {
 	Intended time.Time
 	// Started is when a worker picked the hit up, before waiting for a connection.
 	Started time.Time
+	// Offset is the intended send time from the start of the attack.
+	Offset time.Duration
 }
 
 // Corrected is the latency seen by a client that sent on schedule: from the intended send time
@@ -131,6 +133,7 @@ const earlySleep = 50 * time.Microsecond
 type tick struct {
 	seq      uint64
 	intended time.Time
+	offset   time.Duration
 }
 
 // Attack sends hits to ts at the pace of p for du (du must be > 0, unless p stops by itself),
@@ -174,7 +177,7 @@ func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du
 			} else if ctx.Err() != nil {
 				return
 			}
-			t := tick{seq: n, intended: intended}
+			t := tick{seq: n, intended: intended, offset: sched}
 			select {
 			case ticks <- t:
 				continue
@@ -213,6 +216,7 @@ func (a *Attacker) hit(ctx context.Context, ts *TargetSet, pool *clients, name s
 	h := hitPool.Get().(*Hit)
 	h.Started = time.Now()
 	h.Intended = t.intended
+	h.Offset = t.offset
 	h.Seq = t.seq
 	h.Attack = name
 	idx := ts.pick(t.seq)

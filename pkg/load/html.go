@@ -118,3 +118,10 @@ func AttackPage(title string, rep *Report) Page {
 		Charts: []Chart{OverTimeChart(rep), HistogramChart(rep)},
 	}
 }
+
+// ScenarioPage is the HTML report of a scenario run.
+func ScenarioPage(title string, res *ScenarioResult) Page {
+	p := AttackPage(title, res.Total)
+	p.Tables = append(p.Tables, ScenarioTables(res)...)
+	return p
+}

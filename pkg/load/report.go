@@ -94,14 +94,18 @@ type Recorder struct {
 }
 
 // NewRecorder returns a Recorder counting sends later than lateThreshold as late, with a series
-// resolution of step (at least one second; it coarsens itself on long runs).
+// resolution of step (at least one second; it coarsens itself on long runs). A step of 0 keeps
+// no series: breakdowns (per stage, per target) do without one.
 func NewRecorder(lateThreshold, step time.Duration) *Recorder {
-	return &Recorder{
+	r := &Recorder{
 		raw:           newHist(histDigits),
 		corrected:     newHist(histDigits),
 		lateThreshold: lateThreshold,
-		step:          max(step, time.Second),
 	}
+	if step > 0 {
+		r.step = max(step, time.Second)
+	}
+	return r
 }
 
 // StepFor is the series resolution for a run of du: about 300 points, at least one second.
@@ -127,7 +131,9 @@ func (r *Recorder) Add(h *Hit) {
 	if h.Intended.After(r.last) {
 		r.last = h.Intended
 	}
-	r.addSeries(h, corrected)
+	if r.step > 0 {
+		r.addSeries(h, corrected)
+	}
 }
 
 func (r *Recorder) addSeries(h *Hit, corrected time.Duration) {

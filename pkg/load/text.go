@@ -66,3 +66,56 @@ func round(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Microsecond)
 }
+
+// WriteTable writes t as aligned columns under its title.
+func WriteTable(w io.Writer, t Table) error {
+	if t.Title != "" {
+		if _, err := fmt.Fprintf(w, "\n%s\n", t.Title); err != nil {
+			return err
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if len(t.Header) > 0 {
+		fmt.Fprintln(tw, strings.Join(t.Header, "\t"))
+	}
+	for _, r := range t.Rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// BreakdownTable lists reports side by side: one row per stage, target, rate or run.
+func BreakdownTable(title, first string, parts []Breakdown) Table {
+	t := Table{Title: title, Header: []string{first, "requests", "attempted/s", "achieved/s", "success", "p50", "p99", "p99 corrected", "max corrected", "late"}}
+	for _, p := range parts {
+		r := p.Report
+		t.Rows = append(t.Rows, []string{
+			p.Name, fmt.Sprint(r.Requests), fmt.Sprintf("%.1f", r.AttemptedRate), fmt.Sprintf("%.1f", r.Rate),
+			fmt.Sprintf("%.2f%%", r.Success*100), fmtMs(r.RawLatencies.P50), fmtMs(r.RawLatencies.P99),
+			fmtMs(r.CorrectedLatencies.P99), fmtMs(r.CorrectedLatencies.Max), fmt.Sprint(r.LateSends),
+		})
+	}
+	return t
+}
+
+// ThresholdTable lists the verdicts on a scenario's thresholds.
+func ThresholdTable(res []ThresholdResult) Table {
+	t := Table{Title: "Thresholds (corrected latencies)", Header: []string{"threshold", "limit", "actual", "verdict"}}
+	for _, r := range res {
+		v := "ok"
+		if !r.Passed {
+			v = "BREACHED"
+		}
+		t.Rows = append(t.Rows, []string{r.Name, r.Limit, r.Actual, v})
+	}
+	return t
+}
+
+// ScenarioTables are the breakdown and threshold tables of a scenario run.
+func ScenarioTables(res *ScenarioResult) []Table {
+	ts := []Table{BreakdownTable("Stages", "stage", res.Stages), BreakdownTable("Targets", "target", res.Targets)}
+	if len(res.Thresholds) > 0 {
+		ts = append(ts, ThresholdTable(res.Thresholds))
+	}
+	return ts
+}

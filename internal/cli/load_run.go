@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trafficctl/trafficctl/pkg/load"
+)
+
+type loadRunOptions struct {
+	f           *Factory
+	flags       attackFlags
+	format      string
+	connections int
+
+	path     string
+	scenario *load.Scenario
+}
+
+func newLoadRunCommand(f *Factory) *cobra.Command {
+	o := &loadRunOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO.yaml",
+		Short: "Run a scenario: weighted targets, stages, per-stage and per-target results, SLO thresholds",
+		Long: `Run a load scenario described in YAML: weighted targets, a profile of stages (constant, ramp,
+step, sine) run back to back, and SLO thresholds checked on the latencies corrected for
+coordinated omission. A breached threshold exits 3, so the command can gate a CI pipeline.
+
+  name: emojivoto
+  targets:
+    - {name: list, url: http://127.0.0.1:8080/api/list, weight: 60}
+    - {name: vote, method: POST, url: "http://127.0.0.1:8080/api/vote?choice=:joy:", weight: 30}
+    - {name: leaderboard, url: http://127.0.0.1:8080/api/leaderboard, weight: 10}
+  stages:
+    - {name: warm-up, type: ramp, from: 10, to: 100, duration: 10s}
+    - {type: constant, rate: 100, duration: 30s}
+    - {type: step, from: 100, to: 400, steps: 4, duration: 40s}
+    - {type: sine, mean: 200, amplitude: 100, period: 20s, duration: 40s}
+  thresholds: {p99: 100ms, minSuccess: 99.9}
+  connections: 16        # optional, as --connections
+  timeout: 5s            # optional, as --timeout
+  headers: {X-Test: "1"} # optional, on every target`,
+		Example: `  trafficctl load run scenario.yaml
+  trafficctl load run scenario.yaml -o json > result.json
+  trafficctl load run scenario.yaml -o html > report.html`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := validateFormat(o.format); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.flags.add(cmd.Flags())
+	addFormatFlag(cmd, &o.format)
+	return cmd
+}
+
+func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
+	if err := o.flags.complete(); err != nil {
+		return err
+	}
+	o.path = args[0]
+	data, err := os.ReadFile(o.path)
+	if err != nil {
+		return usageErrorf("read scenario: %w", err)
+	}
+	if o.scenario, err = load.ParseScenario(data, filepath.Dir(o.path)); err != nil {
+		return usageErrorf("%s: %w", o.path, err)
+	}
+	// Flags given on the command line win over the scenario's settings.
+	o.connections = o.scenario.Connections
+	if cmd.Flags().Changed("connections") || o.connections == 0 {
+		o.connections = o.flags.connections
+	}
+	if o.scenario.Timeout > 0 && !cmd.Flags().Changed("timeout") {
+		o.flags.timeout = o.scenario.Timeout
+	}
+	return nil
+}
+
+func (o *loadRunOptions) Run(ctx context.Context) error {
+	ts, err := o.scenario.TargetSet()
+	if err != nil {
+		return usageErrorf("%s: %w", o.path, err)
+	}
+	if err := checkReachable(ctx, ts.URL(0), o.flags.timeout); err != nil {
+		return err
+	}
+	pacer, err := load.NewStagesPacer(o.scenario.Stages)
+	if err != nil {
+		return usageErrorf("%s: %w", o.path, err)
+	}
+	progress, endProgress := progressFunc(o.f.Streams.ErrOut, pacer.Duration())
+	res, err := load.RunScenario(ctx, o.flags.attacker(o.connections), o.scenario, load.RunOptions{Name: o.scenario.Name, Progress: progress})
+	endProgress()
+	interrupted := errors.Is(err, context.Canceled)
+	if err != nil && !interrupted {
+		return err
+	}
+	title := "trafficctl load run " + o.path
+	var werr error
+	switch o.format {
+	case outputJSON:
+		werr = printStructured(o.f.Streams.Out, outputJSON, res)
+	case outputHTML:
+		werr = load.WriteHTML(o.f.Streams.Out, load.ScenarioPage(title, res))
+	default:
+		werr = load.WriteText(o.f.Streams.Out, res.Total)
+		for _, t := range load.ScenarioTables(res) {
+			if werr == nil {
+				werr = load.WriteTable(o.f.Streams.Out, t)
+			}
+		}
+	}
+	if werr != nil {
+		return werr
+	}
+	if interrupted {
+		return fmt.Errorf("scenario interrupted after %d requests: the report is partial", res.Total.Requests)
+	}
+	if !res.Passed {
+		var breached []string
+		for _, t := range res.Thresholds {
+			if !t.Passed {
+				breached = append(breached, fmt.Sprintf("%s %s (limit %s)", t.Name, t.Actual, t.Limit))
+			}
+		}
+		return withExitCode(ExitCheckFailed, fmt.Errorf("SLO breached: %s", strings.Join(breached, ", ")))
+	}
+	return nil
+}
