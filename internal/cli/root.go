@@ -61,9 +61,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		newProfileCommand(f),
 		newVersionCommand(f),
 		newCompletionCommand(f),
-		newSplitCommand(f),
 		newCanaryCommand(f),
-		newVerifyCommand(f),
 		newLoadCommand(f),
 	)
 	return root
