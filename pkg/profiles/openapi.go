@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
 )
@@ -248,116 +247,6 @@ func orderedMethods[V any](ops map[string]V) []string {
 		}
 	}
 	return out
-}
-
-// swagger2 walks a Swagger 2.0 document directly (no conversion to OpenAPI 3: the Kubernetes
-// API's 3.8 MB document must be turned into a profile faster than Linkerd's own generator).
-func (r *reader) swagger2(data []byte) (*API, error) {
-	var doc openapi2.T
-	if err := doc.UnmarshalJSON(data); err != nil {
-		return nil, inputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid Swagger 2.0 document: %v", err)
-	}
-	root, err := r.inherit(policy{}, doc.Extensions, "")
-	if err != nil {
-		return nil, err
-	}
-	if doc.Paths == nil {
-		r.warnf("the document has no paths")
-	}
-	for _, path := range sortedKeys(doc.Paths) {
-		item := doc.Paths[path]
-		loc := "paths." + path
-		if item == nil {
-			r.warnf("%s: empty path item ignored", loc)
-			continue
-		}
-		if item.Ref != "" {
-			return nil, inputErrorf(r.source, joinLoc(loc, "$ref"), "cannot resolve path item $ref %q: Swagger 2.0 path items must be written inline (or convert the document to OpenAPI 3)", item.Ref)
-		}
-		itemPol, err := r.inherit(root, item.Extensions, loc)
-		if err != nil {
-			return nil, err
-		}
-		itemParams, err := r.swagger2Params(&doc, item.Parameters, joinLoc(loc, "parameters"))
-		if err != nil {
-			return nil, err
-		}
-		ops := item.Operations()
-		for _, method := range orderedMethods(ops) {
-			op := ops[method]
-			opLoc := joinLoc(loc, strings.ToLower(method))
-			pol, err := r.inherit(itemPol, op.Extensions, opLoc)
-			if err != nil {
-				return nil, err
-			}
-			opParams, err := r.swagger2Params(&doc, op.Parameters, joinLoc(opLoc, "parameters"))
-			if err != nil {
-				return nil, err
-			}
-			params := map[string]*openapi2.Parameter{}
-			for _, p := range itemParams {
-				params[p.Name] = p
-			}
-			for _, p := range opParams {
-				params[p.Name] = p
-			}
-			var codes []string
-			var resp map[string]*openapi2.Response
-			if op.Responses != nil {
-				resp = op.Responses.Map()
-				codes = sortedKeys(resp)
-			}
-			classes, err := r.statusClasses(opLoc, codes, func(code string) map[string]any {
-				res := resp[code]
-				if res == nil {
-					return nil
-				}
-				if res.Ref != "" {
-					if name, ok := strings.CutPrefix(res.Ref, "#/responses/"); ok && doc.Responses[name] != nil {
-						return doc.Responses[name].Extensions
-					}
-					return nil
-				}
-				return res.Extensions
-			})
-			if err != nil {
-				return nil, err
-			}
-			r.addOperation(doc.BasePath, path, method, opLoc, pol, classes, func(name string) (Part, bool) {
-				p := params[name]
-				if p == nil {
-					return Part{}, false
-				}
-				s := ParamSchema{Format: p.Format, Enum: p.Enum, Pattern: p.Pattern, Minimum: p.Minimum}
-				if p.Type != nil {
-					s.Types = p.Type.Slice()
-				}
-				return TypeParam(s), true
-			})
-		}
-	}
-	return r.api(), nil
-}
-
-// swagger2Params resolves the path parameters of a list (local #/parameters/ refs only).
-func (r *reader) swagger2Params(doc *openapi2.T, list openapi2.Parameters, loc string) ([]*openapi2.Parameter, error) {
-	var out []*openapi2.Parameter
-	for i, p := range list {
-		if p == nil {
-			continue
-		}
-		if p.Ref != "" {
-			name, ok := strings.CutPrefix(p.Ref, "#/parameters/")
-			if !ok || doc.Parameters[name] == nil {
-				return nil, inputErrorf(r.source, fmt.Sprintf("%s[%d].$ref", loc, i), "cannot resolve $ref %q: no such parameter under #/parameters", p.Ref)
-			}
-			p = doc.Parameters[name]
-		}
-		if p.In == "path" {
-			out = append(out, p)
-		}
-	}
-	return out, nil
 }
 
 // openapi3 walks an OpenAPI 3.x document loaded and $ref-resolved by kin-openapi.
