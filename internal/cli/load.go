@@ -36,6 +36,9 @@ Only send load to services you own.`,
 	cmd.AddCommand(
 		newLoadAttackCommand(f),
 		newLoadRunCommand(f),
+		newLoadSweepCommand(f),
+		newLoadCapacityCommand(f),
+		newLoadCompareCommand(f),
 	)
 	return cmd
 }
@@ -54,11 +57,16 @@ type attackFlags struct {
 }
 
 func (a *attackFlags) add(fs *pflag.FlagSet) {
+	a.addRequest(fs)
+	fs.IntVar(&a.connections, "connections", 0, "fixed number of connections per host, reused (0: grow with demand)")
+}
+
+// addRequest registers every shared flag but --connections, which a sweep takes as a list.
+func (a *attackFlags) addRequest(fs *pflag.FlagSet) {
 	fs.StringVar(&a.method, "method", http.MethodGet, "HTTP method for a URL argument")
 	fs.StringArrayVarP(&a.headers, "header", "H", nil, `request header "Key: Value" (repeatable)`)
 	fs.StringVar(&a.bodyFile, "body", "", "file whose content is the request body")
 	fs.DurationVar(&a.timeout, "timeout", load.DefaultTimeout, "per-request timeout, connection wait included (0: none)")
-	fs.IntVar(&a.connections, "connections", 0, "fixed number of connections per host, reused (0: grow with demand)")
 	fs.DurationVar(&a.lateThreshold, "late-threshold", load.DefaultLateThreshold, "a request leaving this much after its intended time counts as a late send")
 }
 

@@ -174,3 +174,36 @@ func TestLoadRunMalformedScenario(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming line 5", code, stderr)
 	}
 }
+
+func TestLoadSearchCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for several seconds")
+	}
+	fast := loadServer(t, 20*time.Millisecond)
+	slow := loadServer(t, 30*time.Millisecond)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"sweep rates", []string{"load", "sweep", fast.URL, "--rates", "50,100", "--duration", "1s", "--pause", "0s"}, ExitOK, []string{"50/s", "100/s", "p99 corrected"}},
+		{"sweep connections html", []string{"load", "sweep", fast.URL, "--connections", "1,2", "--rate", "50/s", "--duration", "1s", "-o", "html"}, ExitOK, []string{"Latency vs connections", "<svg", "50/s x 2 conns"}},
+		{"capacity json", []string{"load", "capacity", fast.URL, "--slo-p99", "1s", "--start", "50/s", "--max-rate", "100/s", "--duration", "1s", "-o", "json"}, ExitOK, []string{`"max_rate": 100`, `"generator_limited": false`, `"probes": [`}},
+		{"capacity never met exits 3", []string{"load", "capacity", fast.URL, "--slo-p99", "5ms", "--start", "50/s", "--duration", "1s"}, ExitCheckFailed, []string{"max rate 0/s", "breached"}},
+		{"compare", []string{"load", "compare", "--baseline", fast.URL, "--target", slow.URL, "--rate", "50/s", "--duration", "1s", "--rounds", "2"}, ExitOK, []string{"baseline", "target", "delta", " +"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s; stdout %s", code, tt.wantCode, stderr, stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/load"
+)
+
+type loadCompareOptions struct {
+	f          *Factory
+	flags      probeFlags
+	baseline   string
+	target     string
+	rate       string
+	rounds     int
+	sloP99     time.Duration
+	minSuccess float64
+
+	pacer        vegeta.Rate
+	baseTS, tgTS *load.TargetSet
+}
+
+func newLoadCompareCommand(f *Factory) *cobra.Command {
+	o := &loadCompareOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "compare --baseline URL --target URL",
+		Short: "Measure the cost of a path against a baseline at equal load (the mesh tax)",
+		Long: `Attack a baseline URL and a target URL at the same rate in alternating rounds (B T, T B, ...)
+so that drift of the machine falls on both alike, merge each side's rounds, and report
+Δp50, Δp99 and Δmax (target minus baseline). With --slo-p99 it also searches the highest
+rate each side sustains under the SLO and reports Δ max rate.`,
+		Example: `  trafficctl load compare --baseline http://10.0.0.5:8080/ --target http://web.emojivoto:8080/ --rate 1000/s
+  trafficctl load compare --baseline URL1 --target URL2 --rate 500/s --rounds 6 --duration 10s --slo-p99 50ms -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.flags.add(cmd, 5*time.Second, true)
+	cmd.Flags().StringVar(&o.baseline, "baseline", "", "URL of the baseline path (required)")
+	cmd.Flags().StringVar(&o.target, "target", "", "URL of the path to compare (required)")
+	cmd.Flags().StringVar(&o.rate, "rate", "100/s", "rate of every round")
+	cmd.Flags().IntVar(&o.rounds, "rounds", 4, "rounds per side, interleaved")
+	cmd.Flags().DurationVar(&o.sloP99, "slo-p99", 0, "also compare the max rate under this corrected p99 (capacity search on both)")
+	cmd.Flags().Float64Var(&o.minSuccess, "min-success", 99.9, "success ratio of the max-rate SLO, in percent")
+	return cmd
+}
+
+func (o *loadCompareOptions) Complete() error {
+	if err := o.flags.complete(); err != nil {
+		return err
+	}
+	if o.baseline == "" || o.target == "" {
+		return usageErrorf("both --baseline and --target are required")
+	}
+	if o.rounds < 1 {
+		return usageErrorf("invalid --rounds %d: must be at least 1", o.rounds)
+	}
+	var err error
+	if o.pacer, err = load.ParseRate(o.rate); err != nil {
+		return usageErrorf("invalid --rate: %w", err)
+	}
+	if o.baseTS, err = o.flags.targets([]string{o.baseline}, ""); err != nil {
+		return err
+	}
+	o.tgTS, err = o.flags.targets([]string{o.target}, "")
+	return err
+}
+
+func (o *loadCompareOptions) Run(ctx context.Context) error {
+	for _, u := range []string{o.baseline, o.target} {
+		if err := checkReachable(ctx, u, o.flags.timeout); err != nil {
+			return err
+		}
+	}
+	cmp, err := load.Compare(ctx, o.flags.attacker(o.flags.connections), o.baseTS, o.tgTS, o.pacer, o.flags.duration, o.rounds)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("comparison interrupted: no result")
+		}
+		return err
+	}
+	tables := []load.Table{cmp.Table()}
+	if o.sloP99 > 0 {
+		opts := load.CapacityOptions{
+			SLO:   load.SLO{P99: o.sloP99, MinSuccess: o.minSuccess},
+			Start: load.PerSecond(o.pacer) / 4, MaxRate: 100000, Precision: 0.02, Connections: o.flags.connections,
+		}
+		var rates [2]float64
+		for i, ts := range []*load.TargetSet{o.baseTS, o.tgTS} {
+			res, err := load.Capacity(ctx, o.flags.prober(ts), opts)
+			if err != nil && !errors.Is(err, load.ErrSLONeverMet) {
+				return err
+			}
+			rates[i] = res.MaxRate
+		}
+		cmp.BaselineMaxRate, cmp.TargetMaxRate, cmp.DeltaMaxRate = rates[0], rates[1], rates[1]-rates[0]
+		tables = append(tables, cmp.MaxRateTable())
+	}
+	out := o.f.Streams.Out
+	switch o.flags.format {
+	case outputJSON:
+		return printStructured(out, outputJSON, cmp)
+	case outputHTML:
+		return load.WriteHTML(out, load.Page{
+			Title:  fmt.Sprintf("trafficctl load compare %s vs %s", o.target, o.baseline),
+			Tables: tables,
+			Charts: []load.Chart{load.OverTimeChart(cmp.Baseline), load.OverTimeChart(cmp.Target)},
+		})
+	default:
+		for _, t := range tables {
+			if err := load.WriteTable(out, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

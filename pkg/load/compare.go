@@ -1,0 +1,91 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Comparison is the cost of the target relative to the baseline at equal load (the mesh tax
+// when the target is the meshed path): deltas are target minus baseline.
+type Comparison struct {
+	Rate     float64 `json:"rate"`
+	Rounds   int     `json:"rounds"`
+	Baseline *Report `json:"baseline"`
+	Target   *Report `json:"target"`
+	// Deltas on the raw (on the wire) and corrected latencies.
+	DeltaP50          time.Duration `json:"delta_p50"`
+	DeltaP99          time.Duration `json:"delta_p99"`
+	DeltaMax          time.Duration `json:"delta_max"`
+	DeltaCorrectedP50 time.Duration `json:"delta_corrected_p50"`
+	DeltaCorrectedP99 time.Duration `json:"delta_corrected_p99"`
+	// Max rates under an SLO, when a capacity search was asked for.
+	BaselineMaxRate float64 `json:"baseline_max_rate,omitempty"`
+	TargetMaxRate   float64 `json:"target_max_rate,omitempty"`
+	DeltaMaxRate    float64 `json:"delta_max_rate,omitempty"`
+}
+
+// Compare attacks baseline and target in alternating rounds of du each (B T, T B, B T, ...)
+// so that drift of the machine falls on both sides alike, and merges each side's rounds
+// into one report (histograms merged, not averaged).
+func Compare(ctx context.Context, a *Attacker, baseline, target *TargetSet, rate vegeta.Rate, du time.Duration, rounds int) (*Comparison, error) {
+	if rounds < 1 {
+		return nil, fmt.Errorf("compare needs at least one round")
+	}
+	recs := [2]*Recorder{NewRecorder(a.lateThreshold, StepFor(du*time.Duration(rounds))), NewRecorder(a.lateThreshold, StepFor(du*time.Duration(rounds)))}
+	sets := [2]*TargetSet{baseline, target}
+	// Rates of merged rounds are per round, weighted by requests: the pauses between rounds are
+	// not part of the load.
+	var attempted, achieved, throughput [2]float64
+	for r := range rounds {
+		order := [2]int{0, 1}
+		if r%2 == 1 {
+			order = [2]int{1, 0}
+		}
+		for _, side := range order {
+			rec := recs[side]
+			rep, err := a.Run(ctx, sets[side], rate, du, RunOptions{Name: [2]string{"baseline", "target"}[side], Observe: rec.Add})
+			if err != nil {
+				return nil, err
+			}
+			n := float64(rep.Requests)
+			attempted[side] += rep.AttemptedRate * n
+			achieved[side] += rep.Rate * n
+			throughput[side] += rep.Throughput * n
+		}
+	}
+	b, t := recs[0].Report(), recs[1].Report()
+	for side, rep := range []*Report{b, t} {
+		if n := float64(rep.Requests); n > 0 {
+			rep.AttemptedRate, rep.Rate, rep.Throughput = attempted[side]/n, achieved[side]/n, throughput[side]/n
+		}
+	}
+	return &Comparison{
+		Rate: PerSecond(rate), Rounds: rounds, Baseline: b, Target: t,
+		DeltaP50:          t.RawLatencies.P50 - b.RawLatencies.P50,
+		DeltaP99:          t.RawLatencies.P99 - b.RawLatencies.P99,
+		DeltaMax:          t.RawLatencies.Max - b.RawLatencies.Max,
+		DeltaCorrectedP50: t.CorrectedLatencies.P50 - b.CorrectedLatencies.P50,
+		DeltaCorrectedP99: t.CorrectedLatencies.P99 - b.CorrectedLatencies.P99,
+	}, nil
+}
+
+// Table is the comparison side by side.
+func (c *Comparison) Table() Table {
+	t := BreakdownTable(fmt.Sprintf("Comparison at %g/s, %d interleaved rounds", c.Rate, c.Rounds), "side",
+		[]Breakdown{{Name: "baseline", Report: c.Baseline}, {Name: "target", Report: c.Target}})
+	d := func(v time.Duration) string { return fmt.Sprintf("%+.2f ms", ms(v)) }
+	t.Rows = append(t.Rows, []string{"delta", "", "", "", "", d(c.DeltaP50), d(c.DeltaP99), d(c.DeltaCorrectedP99), "", ""})
+	return t
+}
+
+// MaxRateTable is the max-rate comparison.
+func (c *Comparison) MaxRateTable() Table {
+	return Table{
+		Title:  "Max rate under the SLO",
+		Header: []string{"baseline", "target", "delta"},
+		Rows:   [][]string{{fmt.Sprintf("%g/s", c.BaselineMaxRate), fmt.Sprintf("%g/s", c.TargetMaxRate), fmt.Sprintf("%+g/s", c.DeltaMaxRate)}},
+	}
+}
