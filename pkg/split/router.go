@@ -171,12 +171,12 @@ func (c Change) String() string {
 // Sentinel errors; match them with errors.Is.
 var (
 	// ErrNotFound: nothing of this router steers the apex yet.
-	ErrNotFound = errors.New("no traffic split found")
+	ErrNotFound = errors.New("not split yet")
 	// ErrInvalid: the request is wrong (bad weights, unknown Service, port mismatch,
 	// unsupported API version); the user must change the input.
-	ErrInvalid = errors.New("invalid split")
+	ErrInvalid = errors.New("invalid input")
 	// ErrNotServed: the cluster does not serve the API the router needs (CRD not installed).
-	ErrNotServed = errors.New("API not served")
+	ErrNotServed = errors.New("API not installed")
 	// ErrAmbiguous: more than one kind of object steers the apex; pick a router explicitly.
 	ErrAmbiguous = errors.New("apex steered by more than one router")
 	// ErrWeightsChanged: another writer changed the weights between read and write.
