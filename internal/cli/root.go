@@ -60,11 +60,9 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 	root.AddCommand(
 		newProfileCommand(f),
 		newVersionCommand(f),
-		newTopologyCommand(f),
 		newCompletionCommand(f),
 		newSplitCommand(f),
 		newCanaryCommand(f),
-		newVerifyCommand(f),
 		newLoadCommand(f),
 	)
 	return root
