@@ -61,6 +61,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		newProfileCommand(f),
 		newVersionCommand(f),
 		newCompletionCommand(f),
+		newVerifyCommand(f),
 		newSplitCommand(f),
 		newCanaryCommand(f),
 		newLoadCommand(f),

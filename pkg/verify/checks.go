@@ -93,7 +93,8 @@ func (inv *Inventory) servers() ([]server, error) {
 		if s.selector, err = metav1.LabelSelectorAsSelector(&ls); err != nil {
 			return nil, fmt.Errorf("read Server %s podSelector: %w", s.name, err)
 		}
-		switch p := o.Object["spec"].(map[string]any)["port"].(type) {
+		port, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "port")
+		switch p := port.(type) {
 		case string:
 			s.port = intstr.FromString(p)
 		case int64:

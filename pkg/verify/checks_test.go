@@ -87,14 +87,11 @@ func without(doc string, markers ...string) string {
 
 func runChecks(t *testing.T, inv *Inventory) []Finding {
 	t.Helper()
-	out := Meshed(inv)
-	cov, err := PortCoverage(inv)
+	out, err := Manifests(inv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out = append(out, cov...)
-	out = append(out, CatchAll(inv)...)
-	return append(out, ProfileOverrides(inv)...)
+	return out
 }
 
 func TestChecks(t *testing.T) {
@@ -233,4 +230,29 @@ spec:
 			}
 		})
 	}
+}
+
+// FuzzManifests feeds arbitrary namespace objects (they are user-authored and may be malformed,
+// for example stored under an older schema) to every manifest check: none may panic.
+func FuzzManifests(f *testing.F) {
+	f.Add(secured)
+	f.Add(without(secured, "kind: Server\n"))
+	f.Add("apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata: {name: s, namespace: ns}\n")
+	f.Add("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: ns}\nspec: {parentRefs: [1, {kind: Service}], rules: [{matches: [7]}]}\n")
+	f.Add("apiVersion: linkerd.io/v1alpha2\nkind: ServiceProfile\nmetadata: {name: a.ns.svc, namespace: ns}\nspec: {routes: 3}\n")
+	f.Fuzz(func(t *testing.T, docs string) {
+		var objs []*unstructured.Unstructured
+		for _, doc := range strings.Split(docs, "\n---\n") {
+			var m map[string]any
+			if yaml.Unmarshal([]byte(doc), &m) != nil || m == nil {
+				continue
+			}
+			objs = append(objs, &unstructured.Unstructured{Object: m})
+		}
+		inv, err := NewInventory("ns", objs)
+		if err != nil {
+			return
+		}
+		_, _ = Manifests(inv)
+	})
 }

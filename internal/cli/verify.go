@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+
+	"github.com/trafficctl/trafficctl/pkg/verify"
+)
+
+type verifyOptions struct {
+	f          *Factory
+	prometheus string
+	window     time.Duration
+	output     string
+}
+
+func newVerifyCommand(f *Factory) *cobra.Command {
+	o := &verifyOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that a namespace is meshed, authorized and mutually authenticated",
+		Long: `Check a live namespace against what the mesh promises:
+
+  unmeshed                 every pod runs a linkerd-proxy
+  uncovered-port           every Service port is covered by a Server...
+  unauthorized-server      ...that an AuthorizationPolicy (or ServerAuthorization) targets
+  no-catch-all             every route attached to a Service has a rule matching every request
+  profile-overrides-route  no ServiceProfile with routes silently overrides an HTTPRoute
+  plaintext-edge           every edge to or from the namespace is mTLS (with --prometheus:
+                           the proxies' response_total{direction="outbound",tls="true"})
+
+Findings print one per line as "check: object: what to do"; any finding exits 3.`,
+		Example: `  # after: kubectl -n linkerd-viz port-forward svc/prometheus 9090
+  trafficctl verify -n emojivoto --prometheus http://127.0.0.1:9090
+  trafficctl verify -n emojivoto -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	cmd.Flags().StringVar(&o.prometheus, "prometheus", "", "Prometheus URL for the mTLS-edge check (linkerd-viz's, e.g. port-forwarded); without it that check is skipped")
+	cmd.Flags().DurationVar(&o.window, "window", verify.DefaultWindow, "how far back the mTLS-edge check looks for traffic")
+	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
+	return cmd
+}
+
+func (o *verifyOptions) Validate() error {
+	if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
+		return err
+	}
+	if o.window < 10*time.Second {
+		return usageErrorf("invalid --window %s: use at least 10s (Prometheus needs two scrapes)", o.window)
+	}
+	if o.prometheus != "" {
+		u, err := url.Parse(o.prometheus)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrorf("invalid --prometheus %q: use an http(s) URL such as http://127.0.0.1:9090", o.prometheus)
+		}
+	}
+	return nil
+}
+
+func (o *verifyOptions) Run(cmd *cobra.Command) error {
+	c, err := o.f.Clients()
+	if err != nil {
+		return err
+	}
+	opts := verify.Options{Namespace: c.Namespace, Window: o.window}
+	if o.prometheus != "" {
+		client, err := promapi.NewClient(promapi.Config{Address: o.prometheus})
+		if err != nil {
+			return fmt.Errorf("prometheus client for %s: %w", o.prometheus, err)
+		}
+		opts.Prometheus = promv1.NewAPI(client)
+	}
+	r, err := verify.Run(cmd.Context(), c, opts)
+	if err != nil {
+		return fmt.Errorf("verify namespace %s: %w", c.Namespace, err)
+	}
+	out := o.f.Streams.Out
+	if o.output != outputText {
+		if err := printStructured(out, o.output, r); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range r.Findings {
+			fmt.Fprintln(out, f)
+		}
+		edges := "mTLS not checked (pass --prometheus URL)"
+		if r.TLSChecked {
+			edges = fmt.Sprintf("%d edges with traffic in the last %s", r.Edges, model.Duration(o.window))
+		}
+		fmt.Fprintf(out, "namespace %s: %d pods, %d Services, %d routes, %s: %d findings\n",
+			r.Namespace, r.Pods, r.Services, r.Routes, edges, len(r.Findings))
+	}
+	if !r.TLSChecked {
+		fmt.Fprintln(o.f.Streams.ErrOut, "warning: mTLS of edges not checked: pass --prometheus URL (kubectl -n linkerd-viz port-forward svc/prometheus 9090)")
+	}
+	if len(r.Findings) > 0 {
+		return withExitCode(ExitCheckFailed, fmt.Errorf("namespace %s: %d findings", r.Namespace, len(r.Findings)))
+	}
+	return nil
+}
