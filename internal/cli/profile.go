@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -143,7 +144,64 @@ func (o *profileOptions) Run(cmd *cobra.Command) error {
 	for _, ov := range plan.Overlaps {
 		o.warn(ov.String())
 	}
-	return printStructured(o.f.Streams.Out, o.output, plan.ServiceProfile())
+	objs, err := o.objects(plan)
+	if err != nil {
+		return err
+	}
+	return printObjects(o.f.Streams.Out, o.output, objs)
+}
+
+// objects renders the plan as the manifests to print or apply.
+func (o *profileOptions) objects(plan *profiles.Plan) ([]map[string]any, error) {
+	var typed []any
+	if o.emit == emitServiceProfile {
+		typed = append(typed, plan.ServiceProfile())
+	} else {
+		ro := plan.RouteObjects()
+		for _, t := range ro.Ties {
+			o.warn(t.String())
+		}
+		for _, s := range ro.Skipped {
+			o.warn(s)
+		}
+		for _, r := range ro.HTTP {
+			typed = append(typed, r)
+		}
+		for _, r := range ro.GRPC {
+			typed = append(typed, r)
+		}
+	}
+	objs := make([]map[string]any, 0, len(typed))
+	for _, t := range typed {
+		m, err := profiles.Manifest(t)
+		if err != nil {
+			return nil, fmt.Errorf("encode manifest: %w", err)
+		}
+		objs = append(objs, m)
+	}
+	return objs, nil
+}
+
+// printObjects prints manifests as a YAML stream (documents separated by ---) or, in JSON,
+// as one object or a v1 List, so that either pipes into kubectl apply -f -.
+func printObjects(w io.Writer, format string, objs []map[string]any) error {
+	if format == outputJSON {
+		if len(objs) == 1 {
+			return printStructured(w, format, objs[0])
+		}
+		return printStructured(w, format, map[string]any{"apiVersion": "v1", "kind": "List", "items": objs})
+	}
+	for i, obj := range objs {
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if err := printStructured(w, format, obj); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // inputError maps problems with the user's files to exit 2 and leaves other errors alone.

@@ -15,9 +15,14 @@ type Overlap struct {
 	Example string
 	// Unreachable is true when Second can never match first: First matches all its requests.
 	Unreachable bool
+	// Tie marks HTTPRoute rules whose regexes could not be made disjoint.
+	Tie bool
 }
 
 func (o Overlap) String() string {
+	if o.Tie {
+		return fmt.Sprintf("HTTPRoute rules for %q and %q can match the same request and Linkerd then picks by creation time and name: make the paths distinct or use a ServiceProfile", o.First, o.Second)
+	}
 	msg := fmt.Sprintf("routes %q and %q overlap", o.First, o.Second)
 	if o.Unreachable {
 		msg = fmt.Sprintf("route %q can never match: %q, listed before it, matches all of its requests", o.Second, o.First)
