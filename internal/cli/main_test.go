@@ -6,6 +6,5 @@ import (
 	"github.com/trafficctl/trafficctl/internal/testenv"
 )
 
-// TestMain stops the package's test API server (started by the first testenv.Require) when
-// the tests end. Shared by every command's tests in this package.
+// TestMain lets command tests run against the real test API server (testenv.Require).
 func TestMain(m *testing.M) { testenv.Main(m) }
