@@ -60,10 +60,11 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 	root.AddCommand(
 		newProfileCommand(f),
 		newVersionCommand(f),
+		newTopologyCommand(f),
 		newCompletionCommand(f),
-		newVerifyCommand(f),
 		newSplitCommand(f),
 		newCanaryCommand(f),
+		newVerifyCommand(f),
 		newLoadCommand(f),
 	)
 	return root
