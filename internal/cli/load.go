@@ -20,7 +20,11 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
-const outputHTML = "html"
+const (
+	outputHTML = "html"
+	// rateMax asks for a closed loop as fast as the connections allow, for maximum throughput.
+	rateMax = "max"
+)
 
 func newLoadCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -100,6 +104,16 @@ func (a *attackFlags) attacker(connections int) *load.Attacker {
 	return load.NewAttacker(
 		load.Timeout(a.timeout),
 		load.Connections(connections),
+		load.LateThreshold(a.lateThreshold),
+	)
+}
+
+// closedLoop is an attacker with one worker per connection, for --rate max.
+func (a *attackFlags) closedLoop() *load.Attacker {
+	return load.NewAttacker(
+		load.Timeout(a.timeout),
+		load.Connections(a.connections),
+		load.MaxWorkers(a.connections),
 		load.LateThreshold(a.lateThreshold),
 	)
 }
@@ -212,7 +226,7 @@ schedule is kept). Ctrl-C stops at once and prints the report of what finished.`
 	fs := cmd.Flags()
 	o.flags.add(fs)
 	fs.StringVar(&o.targetsFile, "targets", "", "targets file in vegeta's HTTP format instead of a URL")
-	fs.StringVar(&o.rate, "rate", "50/s", "requests per period, e.g. 200/s or 1000/1m")
+	fs.StringVar(&o.rate, "rate", "50/s", `requests per period, e.g. 200/s or 1000/1m; "max": as fast as --connections allow (closed loop)`)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to attack")
 	addFormatFlag(cmd, &o.format)
 	fs.StringVar(&o.outputFile, "output", "", "also write every result to FILE in vegeta's encoding (read it with 'vegeta report')")
@@ -231,11 +245,15 @@ func (o *loadAttackOptions) Complete(args []string) error {
 	if err := o.flags.complete(); err != nil {
 		return err
 	}
-	rate, err := load.ParseRate(o.rate)
-	if err != nil {
+	var err error
+	if o.rate == rateMax {
+		if o.flags.connections <= 0 {
+			return usageErrorf("--rate max is a closed loop: give --connections N, the requests in flight")
+		}
+		o.pacer = load.Unbounded
+	} else if o.pacer, err = load.ParseRate(o.rate); err != nil {
 		return usageErrorf("invalid --rate: %w", err)
 	}
-	o.pacer = rate
 	o.ts, err = o.flags.targets(args, o.targetsFile)
 	return err
 }
@@ -271,7 +289,11 @@ func (o *loadAttackOptions) Run(ctx context.Context) error {
 	}
 	progress, endProgress := progressFunc(o.f.Streams.ErrOut, o.duration)
 	ro.Progress = progress
-	rep, err := o.flags.attacker(o.flags.connections).Run(ctx, o.ts, o.pacer, o.duration, ro)
+	atk := o.flags.attacker(o.flags.connections)
+	if o.rate == rateMax {
+		atk = o.flags.closedLoop()
+	}
+	rep, err := atk.Run(ctx, o.ts, o.pacer, o.duration, ro)
 	endProgress()
 	if results != nil {
 		if ferr := results.Flush(); ferr != nil && err == nil {

@@ -156,6 +156,9 @@ func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du
 		began := time.Now()
 		timer := time.NewTimer(time.Hour)
 		defer timer.Stop()
+		// An unbounded pacer (vegeta's zero Rate) is a closed loop over MaxWorkers: every hit is
+		// due when a worker is free.
+		unbounded := isUnbounded(p)
 		var sched time.Duration
 		for n := uint64(0); ; n++ {
 			wait, stop := p.Pace(sched, n)
@@ -163,6 +166,9 @@ func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du
 				return
 			}
 			sched += wait
+			if unbounded {
+				sched = time.Since(began)
+			}
 			if du > 0 && sched > du {
 				return
 			}
@@ -333,4 +339,9 @@ func (p *clients) close() {
 	for _, c := range p.all {
 		c.CloseIdleConnections()
 	}
+}
+
+func isUnbounded(p vegeta.Pacer) bool {
+	r, ok := p.(vegeta.ConstantPacer)
+	return ok && (r.Freq == 0 || r.Per == 0)
 }

@@ -13,6 +13,9 @@ import (
 // ErrBadRate is wrapped by rate parsing errors.
 var ErrBadRate = errors.New("bad rate")
 
+// Unbounded is the rate "max": as fast as the workers go, a closed loop (vegeta's -rate=0).
+var Unbounded = vegeta.Rate{}
+
 // ParseRate reads a rate as vegeta writes it: "200/s", "200/1s", "1500/1m", or a bare "200"
 // (per second). The rate must be positive.
 func ParseRate(s string) (vegeta.Rate, error) {
