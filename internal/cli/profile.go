@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -22,6 +23,8 @@ type profileOptions struct {
 	service       string
 	namespace     string
 	openapi       string
+	protos        []string
+	protoPaths    []string
 	clusterDomain string
 	emit          string
 	output        string
@@ -35,12 +38,13 @@ type profileOptions struct {
 func newProfileCommand(f *Factory) *cobra.Command {
 	o := &profileOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "profile SERVICE --openapi FILE|URL|-",
+		Use:   "profile SERVICE (--openapi FILE|URL|- | --proto FILE... [-I DIR]...)",
 		Short: "Generate per-route Linkerd policy (ServiceProfile or HTTPRoutes) from an API contract",
 		Long: `Generate per-route Linkerd policy from an API contract.
 
 Reads Swagger 2.0 and OpenAPI 3.0/3.1 documents (JSON or YAML, from a file, a URL or - for
-stdin). Every operation becomes a route named "METHOD /full/path/template"; path parameters are
+stdin), or protobuf files (every RPC becomes a POST route /package.Service/Method, retryable
+when its idempotency_level is IDEMPOTENT or NO_SIDE_EFFECTS). Every operation becomes a route named "METHOD /full/path/template"; path parameters are
 typed from their schema (integer, uuid, enum, pattern) and routes are ordered by specificity, so
 that a request for an operation is matched first by that operation's route. Overlaps that no
 order can resolve are reported on stderr.
@@ -52,7 +56,11 @@ x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and op
 
   # GET, PUT, DELETE ... retryable unless the contract says otherwise, 2s default timeout
   trafficctl profile books -n library --openapi https://books.example/openapi.json \
-      --retries idempotent --timeout 2s --retry-budget 0.2,10,10s`,
+      --retries idempotent --timeout 2s --retry-budget 0.2,10,10s
+
+  # GRPCRoutes for two proto files whose imports live under proto/
+  trafficctl profile emoji-svc -n emojivoto --proto proto/emoji.proto --proto proto/voting.proto \
+      -I proto --emit httproute`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -66,6 +74,8 @@ x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and op
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.openapi, "openapi", "", "OpenAPI/Swagger document: file, http(s) URL, or - for stdin (alias --open-api)")
+	fl.StringArrayVar(&o.protos, "proto", nil, "protobuf file whose services to route (repeatable)")
+	fl.StringArrayVarP(&o.protoPaths, "proto-path", "I", nil, "directory in which to look for proto imports (repeatable, like protoc -I)")
 	fl.StringVar(&o.clusterDomain, "cluster-domain", profiles.DefaultClusterDomain, "cluster DNS domain used in the ServiceProfile name")
 	fl.StringVar(&o.emit, "emit", emitServiceProfile, "what to generate: serviceprofile or httproute")
 	fl.StringVar(&o.retries, "retries", string(profiles.RetriesSpec), "retryable routes: spec (x-linkerd-retryable), idempotent (also GET/HEAD/OPTIONS/PUT/DELETE/TRACE) or none")
@@ -98,8 +108,17 @@ func (o *profileOptions) Validate() error {
 	if err := validateOutput(o.output, outputYAML, outputJSON); err != nil {
 		return err
 	}
-	if o.openapi == "" {
-		return usageErrorf("nothing to generate from: pass --openapi FILE|URL|-")
+	sources := 0
+	for _, set := range []bool{o.openapi != "", len(o.protos) > 0} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usageErrorf("pass exactly one of --openapi FILE|URL|- or --proto FILE...")
+	}
+	if len(o.protoPaths) > 0 && len(o.protos) == 0 {
+		return usageErrorf("-I/--proto-path is only used with --proto")
 	}
 	if o.emit != emitServiceProfile && o.emit != emitHTTPRoute {
 		return usageErrorf("invalid value %q for --emit: use serviceprofile or httproute", o.emit)
@@ -128,12 +147,7 @@ func (o *profileOptions) warn(msg string) {
 }
 
 func (o *profileOptions) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
-	data, err := profiles.ReadSource(ctx, o.openapi, o.f.Streams.In, nil)
-	if err != nil {
-		return inputError(err)
-	}
-	api, err := profiles.ParseOpenAPI(ctx, o.openapi, data, profiles.OpenAPIOptions{Warn: o.warn, AllowExternalRefs: true})
+	api, err := o.readAPI(cmd.Context())
 	if err != nil {
 		return inputError(err)
 	}
@@ -149,6 +163,18 @@ func (o *profileOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	return printObjects(o.f.Streams.Out, o.output, objs)
+}
+
+// readAPI reads the contract named by the flags.
+func (o *profileOptions) readAPI(ctx context.Context) (*profiles.API, error) {
+	if len(o.protos) > 0 {
+		return profiles.ParseProto(ctx, o.protos, profiles.ProtoOptions{ImportPaths: o.protoPaths})
+	}
+	data, err := profiles.ReadSource(ctx, o.openapi, o.f.Streams.In, nil)
+	if err != nil {
+		return nil, err
+	}
+	return profiles.ParseOpenAPI(ctx, o.openapi, data, profiles.OpenAPIOptions{Warn: o.warn, AllowExternalRefs: true})
 }
 
 // objects renders the plan as the manifests to print or apply.

@@ -95,6 +95,14 @@ func (p *Plan) RouteObjects() *RouteObjects {
 	order = append(order, catchAll)
 	var grpcOrder []routePolicy
 	grpcBy := map[routePolicy][]int{}
+	grpcOnly := len(p.Routes) > 0
+	for _, r := range p.Routes {
+		grpcOnly = grpcOnly && r.GRPC
+	}
+	if grpcOnly {
+		// The catch-all is a GRPCRoute rule without matches, and no HTTPRoute is needed.
+		grpcOrder, grpcBy, order = []routePolicy{catchAll}, map[routePolicy][]int{catchAll: nil}, nil
+	}
 	for i, r := range p.Routes {
 		pol := routePolicy{retryable: r.IsRetryable, timeout: r.RouteTimeout}
 		if r.GRPC {
@@ -143,8 +151,8 @@ func (p *Plan) RouteObjects() *RouteObjects {
 			out.MatchNames = append(out.MatchNames, ruleNames)
 		}
 	}
-	for _, pol := range grpcOrder {
-		out.GRPC = append(out.GRPC, p.grpcRoutes(pol, grpcBy[pol])...)
+	for n, pol := range grpcOrder {
+		out.GRPC = append(out.GRPC, p.grpcRoutes(pol, grpcBy[pol], grpcOnly && n == 0)...)
 	}
 	return out
 }
@@ -188,30 +196,40 @@ func (p *Plan) httpRoute(pol routePolicy, chunk int) *gatewayv1.HTTPRoute {
 }
 
 // grpcRoutes puts the methods of one policy in GRPCRoutes with Exact matches (Linkerd rejects
-// regular expressions there).
-func (p *Plan) grpcRoutes(pol routePolicy, idx []int) []*gatewayv1.GRPCRoute {
-	var out []*gatewayv1.GRPCRoute
-	var matches []gatewayv1.GRPCRouteMatch
-	for _, i := range idx {
-		svc, method := grpcServiceMethod(p.Routes[i].Path)
-		matches = append(matches, gatewayv1.GRPCRouteMatch{Method: &gatewayv1.GRPCMethodMatch{
-			Type: ptr(gatewayv1.GRPCMethodMatchExact), Service: ptr(svc), Method: ptr(method),
-		}})
+// regular expressions there); with catchAll, the first starts with a rule that matches all.
+func (p *Plan) grpcRoutes(pol routePolicy, idx []int, catchAll bool) []*gatewayv1.GRPCRoute {
+	var rules []gatewayv1.GRPCRouteRule
+	if catchAll {
+		rules = append(rules, gatewayv1.GRPCRouteRule{})
 	}
-	for chunk := 0; len(matches) > 0; chunk++ {
-		take := min(len(matches), maxMatchesPerRule*maxRulesPerRoute)
-		r := &gatewayv1.GRPCRoute{
-			TypeMeta:   metav1.TypeMeta{APIVersion: gatewayv1.GroupVersion.String(), Kind: "GRPCRoute"},
-			ObjectMeta: p.objectMeta("GRPCRoute", pol, chunk, true),
+	for k := 0; k < len(idx); k += maxMatchesPerRule {
+		var rule gatewayv1.GRPCRouteRule
+		for _, i := range idx[k:min(k+maxMatchesPerRule, len(idx))] {
+			svc, method := grpcServiceMethod(p.Routes[i].Path)
+			rule.Matches = append(rule.Matches, gatewayv1.GRPCRouteMatch{Method: &gatewayv1.GRPCMethodMatch{
+				Type: ptr(gatewayv1.GRPCMethodMatchExact), Service: ptr(svc), Method: ptr(method),
+			}})
 		}
-		r.Spec.ParentRefs = p.parentRefs()
-		for k := 0; k < take; k += maxMatchesPerRule {
-			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.GRPCRouteRule{Matches: matches[k:min(k+maxMatchesPerRule, take)]})
-		}
-		matches = matches[take:]
+		rules = append(rules, rule)
+	}
+	var out []*gatewayv1.GRPCRoute
+	for chunk := 0; len(rules) > 0; chunk++ {
+		take := min(len(rules), maxRulesPerRoute)
+		r := p.grpcRoute(pol, chunk)
+		r.Spec.Rules = rules[:take]
+		rules = rules[take:]
 		out = append(out, r)
 	}
 	return out
+}
+
+func (p *Plan) grpcRoute(pol routePolicy, chunk int) *gatewayv1.GRPCRoute {
+	r := &gatewayv1.GRPCRoute{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gatewayv1.GroupVersion.String(), Kind: "GRPCRoute"},
+		ObjectMeta: p.objectMeta("GRPCRoute", pol, chunk, true),
+	}
+	r.Spec.ParentRefs = p.parentRefs()
+	return r
 }
 
 // grpcServiceMethod splits "/pkg.Service/Method".

@@ -106,6 +106,8 @@ func TestGoldenServiceProfiles(t *testing.T) {
 	})
 }
 
+func yamlOf(v any) ([]byte, error) { return yaml.Marshal(v) }
+
 // samplePath builds a random concrete path of an operation from its parameter schemas.
 func samplePath(t *testing.T, op *Operation, rng *rand.Rand) string {
 	t.Helper()
