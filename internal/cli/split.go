@@ -257,6 +257,7 @@ func (o *splitSetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return splitError(err)
 	}
+	printWarnings(o.f.Streams.ErrOut, res)
 	return printResult(o.f.Streams.Out, o.output, res, fmt.Sprintf("split of %s/%s", ns, o.apex), split.FormatBackends(o.backends))
 }
 
@@ -346,7 +347,15 @@ func (o *splitABOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return splitError(err)
 	}
+	printWarnings(o.f.Streams.ErrOut, res)
 	return printResult(o.f.Streams.Out, o.output, res, fmt.Sprintf("header route of %s/%s", ns, o.apex), fmt.Sprintf("%s -> %s", o.match, o.to))
+}
+
+// printWarnings writes the result's warnings to stderr, one line each.
+func printWarnings(w io.Writer, res *split.Result) {
+	for _, msg := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", msg)
+	}
 }
 
 // printResult prints each change on one line and a summary, or the result as YAML/JSON.

@@ -193,6 +193,31 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 	return h.write(ctx, ns, apexSvc, opts, edit)
 }
 
+var serviceProfiles = schema.GroupVersionResource{Group: kube.GroupLinkerd, Version: "v1alpha2", Resource: "serviceprofiles"}
+
+// profileWarnings warns about ServiceProfiles of the apex with routes or dstOverrides: while
+// one exists, Linkerd ignores the HTTPRoutes of that Service, so the split would have no
+// effect. A cluster without ServiceProfiles (or an error listing them) gives no warning.
+func (h *httpRoutes) profileWarnings(ctx context.Context, apexSvc *corev1.Service) []string {
+	l, err := h.clients.Dynamic.Resource(serviceProfiles).Namespace(apexSvc.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	prefix := apexSvc.Name + "." + apexSvc.Namespace + ".svc."
+	for _, sp := range l.Items {
+		if !strings.HasPrefix(sp.GetName(), prefix) {
+			continue
+		}
+		routes, _, _ := unstructured.NestedSlice(sp.Object, "spec", "routes")
+		overrides, _, _ := unstructured.NestedSlice(sp.Object, "spec", "dstOverrides")
+		if len(routes) > 0 || len(overrides) > 0 {
+			out = append(out, fmt.Sprintf("ServiceProfile %s/%s has routes or dstOverrides, so Linkerd ignores HTTPRoutes for Service %s: remove them (or the ServiceProfile) for this split to take effect", sp.GetNamespace(), sp.GetName(), apexSvc.Name))
+		}
+	}
+	return out
+}
+
 // routeWrite is one planned create or update.
 type routeWrite struct {
 	orig *unstructured.Unstructured // as read; nil for a route to create
@@ -227,7 +252,7 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 		}
 		writes = append(writes, routeWrite{next: route})
 	}
-	res := &Result{Router: h.kind, DryRun: opts.DryRun}
+	res := &Result{Router: h.kind, DryRun: opts.DryRun, Warnings: h.profileWarnings(ctx, apexSvc)}
 	if opts.DryRun == kube.DryRunClient || len(writes) == 0 {
 		res.Changes = h.changes(writes)
 		return res, nil

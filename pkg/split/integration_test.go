@@ -566,3 +566,106 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestFailedWriteRollsBack makes the second of two route updates fail (another writer moves
+// its weights) and checks that the first route, already written, is restored.
+func TestFailedWriteRollsBack(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.createRoute(t, gatewayRoutes, "a-routes", "web-svc", pathRule("Exact", "/api/list"))
+	f.createRoute(t, gatewayRoutes, "b-routes", "web-svc", pathRule("PathPrefix", "/"))
+	r := f.router(t, split.KindGateway, "")
+	if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 100, "web-v2", 0), split.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res := f.c.Dynamic.Resource(gatewayRoutes).Namespace(f.ns)
+	cfg := interfere(f.c.Config, "b-routes", func() {
+		o, err := res.Get(ctx, "b-routes", metav1.GetOptions{})
+		if err == nil {
+			setWeights(t, o, split.KindGateway, 70, 30)
+			_, err = res.Update(ctx, o, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	c, err := kube.NewClientsForConfig(cfg, f.ns, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = split.NewGatewayRouter(c, "v1").SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 50, "web-v2", 50), split.SetOptions{})
+	if !errors.Is(err, split.ErrWeightsChanged) {
+		t.Fatalf("error = %v, want ErrWeightsChanged", err)
+	}
+	s, err := r.Get(ctx, f.ns, "web-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range s.Rules {
+		want := backends("web-v1", 100, "web-v2", 0)
+		if strings.HasSuffix(rule.Object, "/b-routes") {
+			want = backends("web-v1", 70, "web-v2", 30)
+		}
+		if !slices.Equal(rule.Backends, want) {
+			t.Errorf("%s rule %d = %v, want %v (rolled back / other writer's)", rule.Object, rule.Rule, rule.Backends, want)
+		}
+	}
+}
+
+// TestMultiPortApex creates one catch-all route per apex port, each sending to its own port.
+func TestMultiPortApex(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	for _, name := range []string{"api-svc", "api-v1", "api-v2"} {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 8080}, {Name: "admin", Port: 9990}}},
+		}
+		if _, err := f.c.Kube.CoreV1().Services(f.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := f.router(t, split.KindLinkerd, "")
+	res, err := r.SetWeights(ctx, f.ns, "api-svc", backends("api-v1", 3, "api-v2", 1), split.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 2 {
+		t.Fatalf("changes = %v, want two created routes", res.Changes)
+	}
+	for _, port := range []string{"8080", "9990"} {
+		o, err := f.c.Dynamic.Resource(linkerdRoutes).Namespace(f.ns).Get(ctx, "api-svc-split-"+port, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(o.Object["spec"]); strings.Count(got, "port:"+port) != 3 {
+			t.Errorf("route for port %s: %s", port, got)
+		}
+	}
+	// web-v3 lacks the apex's port: refused for a backend on one port only, nothing written.
+	if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v3", 1), split.SetOptions{}); !errors.Is(err, split.ErrInvalid) {
+		t.Errorf("port mismatch: %v", err)
+	}
+}
+
+// TestServiceProfileWarning: a ServiceProfile with routes makes Linkerd ignore HTTPRoutes.
+func TestServiceProfileWarning(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	sp := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "linkerd.io/v1alpha2", "kind": "ServiceProfile",
+		"metadata": map[string]any{"name": "web-svc." + f.ns + ".svc.cluster.local", "namespace": f.ns},
+		"spec": map[string]any{"routes": []any{map[string]any{"name": "GET /api/list", "condition": map[string]any{"method": "GET", "pathRegex": "/api/list"}}}},
+	}}
+	gvr := schema.GroupVersionResource{Group: "linkerd.io", Version: "v1alpha2", Resource: "serviceprofiles"}
+	if _, err := f.c.Dynamic.Resource(gvr).Namespace(f.ns).Create(ctx, sp, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.router(t, split.KindGateway, "").SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 1), split.SetOptions{DryRun: kube.DryRunClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "Linkerd ignores HTTPRoutes for Service web-svc") {
+		t.Errorf("warnings = %v", res.Warnings)
+	}
+}

@@ -141,6 +141,9 @@ type Result struct {
 	Router  Kind        `json:"router"`
 	DryRun  kube.DryRun `json:"dryRun,omitempty"`
 	Changes []Change    `json:"changes"`
+	// Warnings are things the user should know that did not stop the write (for example a
+	// ServiceProfile that makes Linkerd ignore the HTTPRoutes).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Change is one object or rule whose backends changed.
