@@ -655,7 +655,7 @@ func TestServiceProfileWarning(t *testing.T) {
 	sp := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "linkerd.io/v1alpha2", "kind": "ServiceProfile",
 		"metadata": map[string]any{"name": "web-svc." + f.ns + ".svc.cluster.local", "namespace": f.ns},
-		"spec": map[string]any{"routes": []any{map[string]any{"name": "GET /api/list", "condition": map[string]any{"method": "GET", "pathRegex": "/api/list"}}}},
+		"spec":     map[string]any{"routes": []any{map[string]any{"name": "GET /api/list", "condition": map[string]any{"method": "GET", "pathRegex": "/api/list"}}}},
 	}}
 	gvr := schema.GroupVersionResource{Group: "linkerd.io", Version: "v1alpha2", Resource: "serviceprofiles"}
 	if _, err := f.c.Dynamic.Resource(gvr).Namespace(f.ns).Create(ctx, sp, metav1.CreateOptions{}); err != nil {
