@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
@@ -31,8 +34,13 @@ type profileOptions struct {
 	retries       string
 	timeout       string
 	retryBudget   string
+	merge         string
+	template      bool
+	apply         bool
+	dryRun        string
 
 	opts profiles.Options
+	dry  kube.DryRun
 }
 
 func newProfileCommand(f *Factory) *cobra.Command {
@@ -58,6 +66,10 @@ x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and op
   trafficctl profile books -n library --openapi https://books.example/openapi.json \
       --retries idempotent --timeout 2s --retry-budget 0.2,10,10s
 
+  # Update the profile in the cluster from a new contract, keeping hand-written routes
+  kubectl get sp web.emojivoto.svc.cluster.local -n emojivoto -o yaml > current.yaml
+  trafficctl profile web -n emojivoto --openapi web.yaml --merge current.yaml --apply
+
   # GRPCRoutes for two proto files whose imports live under proto/
   trafficctl profile emoji-svc -n emojivoto --proto proto/emoji.proto --proto proto/voting.proto \
       -I proto --emit httproute`,
@@ -81,6 +93,10 @@ x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and op
 	fl.StringVar(&o.retries, "retries", string(profiles.RetriesSpec), "retryable routes: spec (x-linkerd-retryable), idempotent (also GET/HEAD/OPTIONS/PUT/DELETE/TRACE) or none")
 	fl.StringVar(&o.timeout, "timeout", "", "timeout of routes whose contract sets none (e.g. 2s)")
 	fl.StringVar(&o.retryBudget, "retry-budget", "", "ServiceProfile retry budget RATIO,MIN_PER_SECOND,TTL (e.g. 0.2,10,10s)")
+	fl.StringVar(&o.merge, "merge", "", "existing ServiceProfile file to update: hand-written routes, dstOverrides and the retry budget are kept, changes are listed on stderr")
+	fl.BoolVar(&o.template, "template", false, "print a commented ServiceProfile template to fill in by hand")
+	fl.BoolVar(&o.apply, "apply", false, "server-side apply the result to the cluster instead of printing it")
+	fl.StringVar(&o.dryRun, "dry-run", "none", "with --apply: none, or server to have the API server validate without persisting")
 	addOutputFlag(cmd, &o.output, outputYAML, outputYAML, outputJSON)
 	// Linkerd users type `linkerd profile --open-api`: keep that habit working.
 	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -109,13 +125,13 @@ func (o *profileOptions) Validate() error {
 		return err
 	}
 	sources := 0
-	for _, set := range []bool{o.openapi != "", len(o.protos) > 0} {
+	for _, set := range []bool{o.openapi != "", len(o.protos) > 0, o.template} {
 		if set {
 			sources++
 		}
 	}
 	if sources != 1 {
-		return usageErrorf("pass exactly one of --openapi FILE|URL|- or --proto FILE...")
+		return usageErrorf("pass exactly one of --openapi FILE|URL|-, --proto FILE... or --template")
 	}
 	if len(o.protoPaths) > 0 && len(o.protos) == 0 {
 		return usageErrorf("-I/--proto-path is only used with --proto")
@@ -123,6 +139,20 @@ func (o *profileOptions) Validate() error {
 	if o.emit != emitServiceProfile && o.emit != emitHTTPRoute {
 		return usageErrorf("invalid value %q for --emit: use serviceprofile or httproute", o.emit)
 	}
+	if o.merge != "" && o.emit != emitServiceProfile {
+		return usageErrorf("--merge updates a ServiceProfile: it cannot be used with --emit %s", o.emit)
+	}
+	if o.template && (o.emit != emitServiceProfile || o.output != outputYAML || o.merge != "") {
+		return usageErrorf("--template prints commented ServiceProfile YAML: use it without --emit, -o json and --merge")
+	}
+	dry, err := kube.ParseDryRun(o.dryRun)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if dry != kube.DryRunNone && !o.apply {
+		return usageErrorf("--dry-run only applies with --apply")
+	}
+	o.dry = dry
 	mode, err := profiles.ParseRetryMode(o.retries)
 	if err != nil {
 		return usageErrorf("--retries: %v", err)
@@ -147,6 +177,13 @@ func (o *profileOptions) warn(msg string) {
 }
 
 func (o *profileOptions) Run(cmd *cobra.Command) error {
+	if o.template {
+		if o.apply {
+			return usageErrorf("--template prints a template to edit: it cannot be applied as is")
+		}
+		_, err := fmt.Fprintf(o.f.Streams.Out, profiles.Template, o.opts.ProfileName(), o.namespace)
+		return err
+	}
 	api, err := o.readAPI(cmd.Context())
 	if err != nil {
 		return inputError(err)
@@ -158,11 +195,52 @@ func (o *profileOptions) Run(cmd *cobra.Command) error {
 	for _, ov := range plan.Overlaps {
 		o.warn(ov.String())
 	}
-	objs, err := o.objects(plan)
+	objs, err := o.objects(cmd.Context(), plan)
 	if err != nil {
 		return err
 	}
+	if o.apply {
+		return o.applyObjects(cmd.Context(), objs)
+	}
 	return printObjects(o.f.Streams.Out, o.output, objs)
+}
+
+// applyObjects server-side applies the manifests and reports each like kubectl does.
+func (o *profileOptions) applyObjects(ctx context.Context, objs []map[string]any) error {
+	clients, err := o.f.Clients()
+	if err != nil {
+		return err
+	}
+	suffix := ""
+	if o.dry == kube.DryRunServer {
+		suffix = " (server dry run)"
+	}
+	for _, obj := range objs {
+		u := &unstructured.Unstructured{Object: obj}
+		if _, err := clients.Apply(ctx, u, kube.ApplyOptions{DryRun: o.dry}); err != nil {
+			return err
+		}
+		gvk := u.GroupVersionKind()
+		fmt.Fprintf(o.f.Streams.Out, "%s.%s/%s serverside-applied%s\n", strings.ToLower(gvk.Kind), gvk.Group, u.GetName(), suffix)
+	}
+	return nil
+}
+
+// mergeInto updates the existing profile in --merge with the generated one.
+func (o *profileOptions) mergeInto(ctx context.Context, generated *profiles.ServiceProfile) (*profiles.ServiceProfile, error) {
+	data, err := profiles.ReadSource(ctx, o.merge, o.f.Streams.In, nil)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	existing, err := profiles.ReadServiceProfile(o.merge, data)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	merged, changes := profiles.Merge(existing, generated)
+	for _, c := range changes {
+		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
+	}
+	return merged, nil
 }
 
 // readAPI reads the contract named by the flags.
@@ -178,10 +256,18 @@ func (o *profileOptions) readAPI(ctx context.Context) (*profiles.API, error) {
 }
 
 // objects renders the plan as the manifests to print or apply.
-func (o *profileOptions) objects(plan *profiles.Plan) ([]map[string]any, error) {
+func (o *profileOptions) objects(ctx context.Context, plan *profiles.Plan) ([]map[string]any, error) {
 	var typed []any
 	if o.emit == emitServiceProfile {
-		typed = append(typed, plan.ServiceProfile())
+		sp := plan.ServiceProfile()
+		if o.merge != "" {
+			merged, err := o.mergeInto(ctx, sp)
+			if err != nil {
+				return nil, err
+			}
+			sp = merged
+		}
+		typed = append(typed, sp)
 	} else {
 		ro := plan.RouteObjects()
 		for _, t := range ro.Ties {

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+)
+
+const profileSpecs = "../../pkg/profiles/testdata/specs/"
+
+func TestProfileCommand(t *testing.T) {
+	spec, err := os.ReadFile(profileSpecs + "emojivoto-web.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/openapi.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(spec)
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"serviceprofile yaml", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml"}, ExitOK,
+			[]string{"kind: ServiceProfile", "name: web.emojivoto.svc.cluster.local", "name: GET /api/list"}, nil},
+		{"linkerd's --open-api spelling", []string{"profile", "web", "-n", "emojivoto", "--open-api", profileSpecs + "emojivoto-web.yaml", "--cluster-domain", "example.org"}, ExitOK,
+			[]string{"name: web.emojivoto.svc.example.org"}, nil},
+		{"from a URL, as JSON", []string{"profile", "web", "--openapi", srv.URL + "/openapi.yaml", "-o", "json"}, ExitOK,
+			[]string{`"kind": "ServiceProfile"`}, nil},
+		{"httproutes", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute"}, ExitOK,
+			[]string{"kind: HTTPRoute", "---", "retry.linkerd.io/http: 5xx", "type: PathPrefix"}, nil},
+		{"overlaps warned on stderr", []string{"profile", "web", "--openapi", profileSpecs + "adversarial.yaml"}, ExitOK,
+			[]string{"kind: ServiceProfile"}, []string{`warning: routes "GET /v1.0/a/b/{yv}" and "GET /v1.0/a/{xv}/c" overlap`}},
+		{"proto", []string{"profile", "emoji-svc", "--proto", "../../pkg/profiles/testdata/proto/legacy/emoji.proto", "-I", "../../pkg/profiles/testdata/proto"}, ExitOK,
+			[]string{"name: /legacy.EmojiService/ListAll"}, nil},
+		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitOK,
+			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
+		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
+		{"no source", []string{"profile", "web"}, ExitUsage, nil, []string{"pass exactly one of"}},
+		{"two sources", []string{"profile", "web", "--openapi", "a.yaml", "--template"}, ExitUsage, nil, []string{"pass exactly one of"}},
+		{"bad retries", []string{"profile", "web", "--openapi", "a.yaml", "--retries", "always"}, ExitUsage, nil, []string{"--retries"}},
+		{"bad budget", []string{"profile", "web", "--openapi", "a.yaml", "--retry-budget", "lots"}, ExitUsage, nil, []string{"--retry-budget"}},
+		{"bad emit", []string{"profile", "web", "--openapi", "a.yaml", "--emit", "trafficsplit"}, ExitUsage, nil, []string{"--emit"}},
+		{"dry-run without apply", []string{"profile", "web", "--openapi", "a.yaml", "--dry-run", "server"}, ExitUsage, nil, []string{"--dry-run only applies with --apply"}},
+		{"missing file", []string{"profile", "web", "--openapi", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
+		{"unreadable URL", []string{"profile", "web", "--openapi", srv.URL + "/missing.yaml"}, ExitUsage, nil, []string{"cannot read URL: server answered 404"}},
+		{"not a spec", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/not-a-spec.yaml"}, ExitUsage, nil, []string{"not an OpenAPI document"}},
+		{"bad timeout extension", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/bad-timeout.yaml"}, ExitUsage, nil, []string{"paths./pets.x-linkerd-timeout"}},
+		{"bad proto", []string{"profile", "web", "--proto", "../../pkg/profiles/testdata/proto/bad/syntax.proto"}, ExitUsage, nil, []string{"syntax.proto: line 5, column 1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.wantCode, stderr)
+			}
+			if code != ExitOK && stdout != "" {
+				t.Errorf("failed with output on stdout: %q", stdout)
+			}
+			for _, w := range tc.wantStdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout does not contain %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
