@@ -59,6 +59,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 	})
 	root.AddCommand(
 		newProfileCommand(f),
+		newLintCommand(f),
 		newVersionCommand(f),
 		newTopologyCommand(f),
 		newCompletionCommand(f),
@@ -66,6 +67,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		newCanaryCommand(f),
 		newVerifyCommand(f),
 		newLoadCommand(f),
+		newSandboxCommand(f),
 	)
 	return root
 }

@@ -371,3 +371,22 @@ func (p *pool) done(r *replica, elapsed time.Duration) {
 	}
 	r.stamp = now
 }
+
+// SetBalance changes how every version's replicas are balanced from the next request on.
+func (p *Proxy) SetBalance(b Balance) {
+	for _, pl := range p.pools {
+		pl.mu.Lock()
+		pl.balance = b
+		pl.mu.Unlock()
+	}
+	p.mu.Lock()
+	p.cfg.Balance = b
+	p.mu.Unlock()
+}
+
+// Balance returns the balancing in use.
+func (p *Proxy) Balance() Balance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg.Balance
+}

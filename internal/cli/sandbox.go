@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trafficctl/trafficctl/internal/dataplane"
+	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox"
+)
+
+func newSandboxCommand(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the whole product on this machine: API server, Prometheus, demo app, data plane",
+		Long: `Try trafficctl without a cluster. "sandbox up" starts, on 127.0.0.1 only, a real kube-apiserver
+and etcd with the upstream Linkerd, Gateway API and SMI CRDs, a real Prometheus, an
+Emojivoto-compatible demo app (web v1 and v2 as several processes each, emoji and voting over
+gRPC) and a local data plane that sends web-svc's traffic where the live TrafficSplit or
+HTTPRoute weights say and exports Linkerd's metrics. Point KUBECONFIG at it and use every other
+command as on a real cluster.
+
+The data plane is a stand-in for the parts of Linkerd that trafficctl depends on (weights,
+header routes, latency-aware balancing, proxy metrics), not a production mesh.`,
+	}
+	cmd.AddCommand(newSandboxUpCommand(f), newSandboxDownCommand(f), newSandboxStatusCommand(f),
+		newSandboxEnvCommand(f), newSandboxSetCommand(f), newSandboxBalanceCommand(f), newSandboxServeCommand())
+	return cmd
+}
+
+func addSandboxDirFlag(cmd *cobra.Command, dir *string) {
+	def, _ := sandbox.DefaultDir()
+	cmd.Flags().StringVar(dir, "dir", def, "state directory of the sandbox (PID files, logs, kubeconfig)")
+}
+
+// sandboxErr maps the sandbox's sentinel errors to exit codes.
+func sandboxErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sandbox.ErrBadInput):
+		return withExitCode(ExitUsage, err)
+	case errors.Is(err, sandbox.ErrNotRunning):
+		return withExitCode(ExitCheckFailed, err)
+	}
+	return err
+}
+
+type sandboxUpOptions struct {
+	f       *Factory
+	o       sandbox.Options
+	balance string
+	output  string
+}
+
+func newSandboxUpCommand(f *Factory) *cobra.Command {
+	o := &sandboxUpOptions{f: f, o: sandbox.Options{Replicas: sandbox.DefaultReplicas}, balance: string(dataplane.BalanceEWMA)}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start the sandbox (stopping one left running first)",
+		Example: `  trafficctl sandbox up
+  export KUBECONFIG=~/.cache/trafficctl/sandbox/k8s/kubeconfig
+  trafficctl sandbox up --web-port 8080 --replicas 2 --balance round-robin`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	addSandboxDirFlag(cmd, &o.o.Dir)
+	cmd.Flags().StringVar(&o.o.PrometheusBin, "prometheus-bin", "", "Prometheus binary (default: $TRAFFICCTL_PROMETHEUS, else prometheus on PATH)")
+	cmd.Flags().StringVar(&o.o.CRDs, "crds", "", "directory of the upstream CRD bundles (default: $TRAFFICCTL_CRDS_DIR, ../shared/crds, the fetch-crds cache)")
+	cmd.Flags().IntVar(&o.o.Replicas, "replicas", o.o.Replicas, "processes per web version (1-10)")
+	cmd.Flags().IntVar(&o.o.WebPort, "web-port", 0, "127.0.0.1 port of web-svc (0 picks a free port)")
+	cmd.Flags().StringVar(&o.balance, "balance", o.balance, "replica balancing of the data plane: ewma or round-robin")
+	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
+	return cmd
+}
+
+func (o *sandboxUpOptions) Validate() error {
+	b, err := dataplane.ParseBalance(o.balance)
+	if err != nil {
+		return usageErrorf("--balance: %v", err)
+	}
+	o.o.Balance = b
+	return validateOutput(o.output, outputText, outputJSON, outputYAML)
+}
+
+func (o *sandboxUpOptions) Run(ctx context.Context) error {
+	o.o.Log = o.f.Streams.ErrOut
+	st, err := sandbox.Up(ctx, o.o)
+	if err != nil {
+		return sandboxErr(err)
+	}
+	if o.output != outputText {
+		return printStructured(o.f.Streams.Out, o.output, st)
+	}
+	w := o.f.Streams.Out
+	fmt.Fprintf(w, `Sandbox running (state in %s):
+  API server  %s
+  Prometheus  %s
+  web-svc     %s   (namespace %s, data plane in front of web-v1 and web-v2)
+
+Use it:
+  export KUBECONFIG=%s
+  curl %s/api/list
+  trafficctl split get web-svc -n %s
+Stop it:
+  trafficctl sandbox down
+`, st.Dir, st.APIServer, st.Prometheus, st.Web, st.Namespace, st.Kubeconfig, st.Web, st.Namespace)
+	return nil
+}
+
+type sandboxDirOptions struct {
+	f      *Factory
+	dir    string
+	output string
+}
+
+func newSandboxDownCommand(f *Factory) *cobra.Command {
+	o := &sandboxDirOptions{f: f}
+	cmd := &cobra.Command{
+		Use:     "down",
+		Short:   "Stop every process of the sandbox",
+		Example: `  trafficctl sandbox down`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := sandbox.Down(o.dir)
+			if errors.Is(err, sandbox.ErrNotRunning) {
+				fmt.Fprintf(o.f.Streams.Out, "no sandbox running in %s\n", o.dir)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.f.Streams.Out, "sandbox stopped: %d processes\n", n)
+			return nil
+		},
+	}
+	addSandboxDirFlag(cmd, &o.dir)
+	return cmd
+}
+
+func newSandboxStatusCommand(f *Factory) *cobra.Command {
+	o := &sandboxDirOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each component's PID, address and health (exit 3 when one is unhealthy)",
+		Example: `  trafficctl sandbox status
+  trafficctl sandbox status -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
+				return err
+			}
+			return o.status(cmd.Context())
+		},
+	}
+	addSandboxDirFlag(cmd, &o.dir)
+	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
+	return cmd
+}
+
+func (o *sandboxDirOptions) status(ctx context.Context) error {
+	_, ss, err := sandbox.Status(ctx, o.dir)
+	if err != nil {
+		return sandboxErr(err)
+	}
+	healthy, line := sandbox.Summary(ss)
+	if o.output != outputText {
+		if err := printStructured(o.f.Streams.Out, o.output, ss); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(o.f.Streams.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "COMPONENT\tPID\tADDRESS\tHEALTH")
+		for _, s := range ss {
+			h := "ok"
+			if !s.Healthy {
+				h = "DOWN: " + s.Detail
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Name, s.PID, s.Addr, h)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(o.f.Streams.Out, line)
+	}
+	if !healthy {
+		return withExitCode(ExitCheckFailed, errors.New(line))
+	}
+	return nil
+}
+
+func newSandboxEnvCommand(f *Factory) *cobra.Command {
+	o := &sandboxDirOptions{f: f}
+	cmd := &cobra.Command{
+		Use:     "env",
+		Short:   "Print shell exports for the running sandbox (eval \"$(trafficctl sandbox env)\")",
+		Example: `  eval "$(trafficctl sandbox env)"; curl "$TRAFFICCTL_SANDBOX_WEB/api/list"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := sandbox.Load(o.dir)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			fmt.Fprintf(o.f.Streams.Out, "export KUBECONFIG=%q\nexport TRAFFICCTL_SANDBOX_PROMETHEUS=%q\nexport TRAFFICCTL_SANDBOX_WEB=%q\nexport TRAFFICCTL_SANDBOX_METRICS=%q\n",
+				st.Kubeconfig, st.Prometheus, st.Web, "http://"+st.Metrics+"/metrics")
+			return nil
+		},
+	}
+	addSandboxDirFlag(cmd, &o.dir)
+	return cmd
+}
+
+type sandboxSetOptions struct {
+	sandboxDirOptions
+	replica int
+	b       demoapp.Behaviour
+	failure float64
+}
+
+func newSandboxSetCommand(f *Factory) *cobra.Command {
+	o := &sandboxSetOptions{sandboxDirOptions: sandboxDirOptions{f: f}, replica: -1}
+	cmd := &cobra.Command{
+		Use:   "set DEPLOYMENT",
+		Short: "Change a web version's failure rate and delay while it runs (the demo app's knobs)",
+		Example: `  trafficctl sandbox set web-v2 --failure-rate 30        # a broken canary
+  trafficctl sandbox set web-v1 --replica 0 --delay 150ms  # one slow replica
+  trafficctl sandbox set web-v2                            # healthy again`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.failure < 0 || o.failure > 100 {
+				return usageErrorf("--failure-rate %v: use a percentage from 0 to 100", o.failure)
+			}
+			o.b.FailureRate = o.failure / 100
+			st, err := sandbox.Load(o.dir)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			names, err := sandbox.SetBehaviour(cmd.Context(), st, args[0], o.replica, o.b)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			for _, n := range names {
+				fmt.Fprintf(o.f.Streams.Out, "%s: failure rate %g%%, delay %s\n", n, o.failure, o.b.Delay)
+			}
+			return nil
+		},
+	}
+	addSandboxDirFlag(cmd, &o.dir)
+	cmd.Flags().IntVar(&o.replica, "replica", -1, "only this replica index (default: all replicas)")
+	cmd.Flags().Float64Var(&o.failure, "failure-rate", 0, "percentage of requests answered with HTTP 500")
+	cmd.Flags().DurationVar(&o.b.Delay, "delay", 0, "added to every request")
+	return cmd
+}
+
+func newSandboxBalanceCommand(f *Factory) *cobra.Command {
+	o := &sandboxDirOptions{f: f}
+	cmd := &cobra.Command{
+		Use:     "balance ewma|round-robin",
+		Short:   "Switch the data plane's replica balancing",
+		Example: `  trafficctl sandbox balance round-robin`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := dataplane.ParseBalance(args[0])
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			st, err := sandbox.Load(o.dir)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			if err := sandbox.SetBalance(cmd.Context(), st, b); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.f.Streams.Out, "data plane balancing: %s\n", b)
+			return nil
+		},
+	}
+	addSandboxDirFlag(cmd, &o.dir)
+	return cmd
+}
+
+// newSandboxServeCommand is the hidden entry point of the sandbox's own processes: `sandbox up`
+// re-executes trafficctl with it for each demo app replica and the data plane.
+func newSandboxServeCommand() *cobra.Command {
+	var spec string
+	cmd := &cobra.Command{
+		Use:    "serve-component",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := os.ReadFile(spec)
+			if err != nil {
+				return usageErrorf("read component spec: %v", err)
+			}
+			var s sandbox.ComponentSpec
+			if err := json.Unmarshal(b, &s); err != nil {
+				return usageErrorf("component spec %s: %v", spec, err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			start := time.Now()
+			err = sandbox.Serve(ctx, s)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s stopped after %s\n", s.Name, time.Since(start).Round(time.Second))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&spec, "spec", "", "component spec file written by sandbox up")
+	return cmd
+}
