@@ -111,6 +111,28 @@ func expressions(t *testing.T) []string {
 	return slices.Compact(out)
 }
 
+// runbookQueries returns the PromQL examples of docs/runbook.md (its ```promql blocks), so
+// the examples a reader pastes are held to the same standard as the dashboards.
+func runbookQueries(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, block := range strings.Split(string(b), "```promql\n")[1:] {
+		q, _, ok := strings.Cut(block, "```")
+		if !ok {
+			t.Fatalf("docs/runbook.md: unterminated promql block")
+		}
+		out = append(out, strings.Join(strings.Fields(q), " "))
+	}
+	if len(out) == 0 {
+		t.Fatal("docs/runbook.md has no promql examples")
+	}
+	return out
+}
+
 // fixture values for the template variables.
 var substitutions = strings.NewReplacer(
 	VarNamespace, "emojivoto",
@@ -199,6 +221,7 @@ func TestQueriesReturnData(t *testing.T) {
 		t.Fatalf("found %d queries in the dashboards, want at least the %d in Queries", len(queries), len(Queries))
 	}
 	queries = append(queries, verify.EdgeQuery("emojivoto", time.Minute))
+	queries = append(queries, runbookQueries(t)...)
 	// rate() over 30s needs a few scrapes first.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

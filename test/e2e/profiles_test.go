@@ -1,0 +1,47 @@
+package e2e_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/trafficctl/trafficctl/internal/cli"
+)
+
+var update = flag.Bool("update", false, "regenerate checked-in files from the current code")
+
+// TestEmojivotoProfiles regenerates emojivoto's ServiceProfiles from its API contracts with
+// `trafficctl profile` and requires the checked-in copies to match, so a contract change
+// cannot leave stale routes in the cluster.
+func TestEmojivotoProfiles(t *testing.T) {
+	const app = "../../deploy/emojivoto"
+	for _, tc := range []struct {
+		service string
+		args    []string
+	}{
+		{"web-svc", []string{"--openapi", app + "/api/web.openapi.yaml"}},
+		{"emoji-svc", []string{"--proto", app + "/api/proto/emojivoto/v1/emoji.proto", "-I", app + "/api/proto"}},
+		{"voting-svc", []string{"--proto", app + "/api/proto/emojivoto/v1/voting.proto", "-I", app + "/api/proto"}},
+	} {
+		t.Run(tc.service, func(t *testing.T) {
+			code, out, errOut := runCLI(append([]string{"profile", tc.service, "-n", "emojivoto"}, tc.args...)...)
+			if code != cli.ExitOK {
+				t.Fatalf("trafficctl profile %s: exit %d\n%s", tc.service, code, errOut)
+			}
+			path := filepath.Join(app, "profiles", tc.service+".yaml")
+			if *update {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read %s (run with -update): %v", path, err)
+			}
+			if string(want) != out {
+				t.Errorf("%s is stale: regenerate with go test ./test/e2e -run TestEmojivotoProfiles -update", path)
+			}
+		})
+	}
+}
