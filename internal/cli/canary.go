@@ -42,6 +42,7 @@ the ConfigMap trafficctl-canary-<apex>, so a killed run resumes where it stopped
 		newCanaryControlCommand(f, "pause", "Stop analysis and traffic changes until resume"),
 		newCanaryControlCommand(f, "resume", "Continue a paused canary"),
 		newCanaryHistoryCommand(f),
+		newCanaryControllerCommand(f),
 	)
 	return cmd
 }

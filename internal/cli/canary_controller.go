@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/trafficctl/trafficctl/pkg/canary"
+	"github.com/trafficctl/trafficctl/pkg/metrics"
+	"github.com/trafficctl/trafficctl/pkg/split"
+)
+
+type canaryControllerOptions struct {
+	f              *Factory
+	allNamespaces  bool
+	leaderElect    bool
+	leaseName      string
+	leaseNamespace string
+	metricsAddr    string
+	resync         time.Duration
+}
+
+func newCanaryControllerCommand(f *Factory) *cobra.Command {
+	o := &canaryControllerOptions{f: f, leaderElect: true, leaseName: "trafficctl-canary-controller", resync: 5 * time.Second}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the canary engine for every Canary spec ConfigMap, with leader election",
+		Long: `Watch ConfigMaps labelled trafficctl.dev/canary-spec=true (the Canary spec under the key
+canary.yaml) in the namespace, or in every namespace with -A, and run each rollout with the same
+engine as 'canary run'. With leader election (default) only one replica acts; when it dies the
+next leader resumes every unfinished rollout from its state in the cluster.`,
+		Example: `  kubectl -n emojivoto create configmap web-canary --from-file=canary.yaml=web-canary.yaml
+  kubectl -n emojivoto label configmap web-canary trafficctl.dev/canary-spec=true
+  trafficctl canary controller -A --metrics-addr :9102`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+	}
+	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "watch Canary specs in every namespace")
+	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "elect a leader with a Lease so that only one replica acts")
+	cmd.Flags().StringVar(&o.leaseName, "lease-name", o.leaseName, "name of the leader election Lease")
+	cmd.Flags().StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else -n)")
+	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve trafficctl_canary_weight/phase on this address (/metrics)")
+	cmd.Flags().DurationVar(&o.resync, "resync", o.resync, "how often Canary specs are listed")
+	return cmd
+}
+
+func (o *canaryControllerOptions) Run(ctx context.Context) error {
+	if o.resync < time.Second {
+		return usageErrorf("--resync must be at least 1s")
+	}
+	cl, err := o.f.Clients()
+	if err != nil {
+		return err
+	}
+	ns := cl.Namespace
+	if o.allNamespaces {
+		ns = metav1.NamespaceAll
+	}
+	host, _ := os.Hostname()
+	identity := host + "-" + rand.String(5)
+	ctl := &canary.Controller{Kube: cl.Kube, Namespace: ns, Out: o.f.Streams.Out, Resync: o.resync,
+		Actor: whoAmI(ctx, cl, "canary controller "+identity),
+		NewRouter: func(ctx context.Context, kind, ns, apex string) (split.Router, error) {
+			return newCanaryRouter(ctx, cl, kind, ns, apex)
+		},
+		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
+	}
+	if o.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		ctl.Gauges = canary.NewGauges(reg)
+		l, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return usageErrorf("--metrics-addr: %v", err)
+		}
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		defer srv.Close()
+	}
+	if !o.leaderElect {
+		return ctl.Run(ctx)
+	}
+	leaseNS := o.leaseNamespace
+	if leaseNS == "" {
+		leaseNS = os.Getenv("POD_NAMESPACE")
+	}
+	if leaseNS == "" {
+		leaseNS = cl.Namespace
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: o.leaseName, Namespace: leaseNS},
+		Client:     cl.Kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
+	}
+	var runErr error
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock: lock, ReleaseOnCancel: true,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				fmt.Fprintf(o.f.Streams.Out, "%s leading (lease %s/%s)\n", identity, leaseNS, o.leaseName)
+				runErr = ctl.Run(ctx)
+			},
+			OnStoppedLeading: func() { fmt.Fprintf(o.f.Streams.Out, "%s stopped leading\n", identity) },
+		},
+	})
+	return runErr
+}
