@@ -1,0 +1,272 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/localk8s"
+	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/pkg/kube"
+	"github.com/trafficctl/trafficctl/pkg/split"
+)
+
+// options returns Up options for a temporary state directory, skipping (or failing in CI)
+// when a real part is missing.
+func options(t *testing.T) Options {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real sandbox: skipped with -short")
+	}
+	if _, err := localk8s.CachedBinaries(); err != nil {
+		testenv.Missing(t, "%v; build them with `make testbins`", err)
+	}
+	prom, err := localk8s.PrometheusBinary()
+	if err != nil {
+		testenv.Missing(t, "%v", err)
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds, err := localk8s.FindCRDs(root)
+	if err != nil {
+		testenv.Missing(t, "%v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if Running(dir) {
+			t.Errorf("processes left running in %s", dir)
+			_, _ = Down(dir)
+		}
+	})
+	return Options{Dir: dir, Executable: exe, PrometheusBin: prom, CRDs: crds, Replicas: 2, Log: testLog{t}}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// pids lists the recorded PIDs of every process of the sandbox.
+func pids(t *testing.T, dir string) []int {
+	var out []int
+	for _, g := range []string{appDir, promDir, k8sDir} {
+		files, _ := filepath.Glob(filepath.Join(dir, g, "*.pid"))
+		for _, f := range files {
+			out = append(out, pidOf(filepath.Dir(f), strings.TrimSuffix(filepath.Base(f), ".pid")))
+		}
+	}
+	return out
+}
+
+func versionOf(t *testing.T, web string) string {
+	t.Helper()
+	resp, err := http.Get(web + "/api/vote?choice=:joy:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("vote through the data plane: %s", resp.Status)
+	}
+	return resp.Header.Get("X-Demo-Version")
+}
+
+func TestUpStatusDown(t *testing.T) {
+	o := options(t)
+	ctx := context.Background()
+	st, err := Up(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ss, err := Status(ctx, o.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, line := Summary(ss); !ok || len(ss) != 10 {
+		t.Fatalf("status: %s (%d components): %+v", line, len(ss), ss)
+	}
+	for _, s := range ss {
+		if s.PID == 0 || s.Addr == "" || !strings.HasPrefix(s.Addr, "127.0.0.1:") {
+			t.Errorf("%s: pid %d addr %q, want a PID and a loopback address", s.Name, s.PID, s.Addr)
+		}
+	}
+	if v := versionOf(t, st.Web); v != "v1" {
+		t.Errorf("before any split: answered by %q, want v1", v)
+	}
+
+	// trafficctl's writes steer the data plane: all traffic to web-v2.
+	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kube.NewClientsForConfig(cfg, Namespace, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := split.New(ctx, c, split.KindAuto, Namespace, Apex, split.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SetWeights(ctx, Namespace, Apex, []split.Backend{{Service: "web-v1", Weight: 0}, {Service: "web-v2", Weight: 100}}, split.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for versionOf(t, st.Web) != "v2" {
+		if time.Now().After(deadline) {
+			t.Fatal("data plane did not follow the split to web-v2 within 10s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for range 10 {
+		if v := versionOf(t, st.Web); v != "v2" {
+			t.Fatalf("after web-v2=100: answered by %s", v)
+		}
+	}
+
+	// Prometheus scrapes the Linkerd-named metrics.
+	q := url.Values{"query": {`sum(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound",classification="success"})`}}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(st.Prometheus + "/api/v1/query?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"value"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has no web-v2 response_total after 15s: %s", body)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// A crashed component shows in status; a second up cleans up and starts afresh.
+	dp := pidOf(filepath.Join(o.Dir, appDir), "dataplane")
+	if err := syscall.Kill(dp, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, dp)
+	if _, ss, _ := Status(ctx, o.Dir); func() bool { ok, _ := Summary(ss); return ok }() {
+		t.Error("status healthy with the data plane killed")
+	}
+	old := pids(t, o.Dir)
+	st, err = Up(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range old {
+		if alive(p) && p != dp {
+			t.Errorf("process %d of the first sandbox still runs after the second up", p)
+		}
+	}
+	if v := versionOf(t, st.Web); v != "v1" {
+		t.Errorf("fresh sandbox answered by %s, want v1", v)
+	}
+
+	running := pids(t, o.Dir)
+	n, err := Down(o.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 {
+		t.Errorf("down stopped %d processes, want 10", n)
+	}
+	for _, p := range running {
+		if alive(p) {
+			t.Errorf("process %d still runs after down", p)
+		}
+	}
+	if _, err := Load(o.Dir); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("state after down: %v, want ErrNotRunning", err)
+	}
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not exit", pid)
+		}
+	}
+}
+
+func TestBadInputLeavesNothing(t *testing.T) {
+	base := options(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+
+	for _, tc := range []struct {
+		name   string
+		change func(*Options)
+		want   error
+		msg    string
+	}{
+		{"port in use", func(o *Options) { o.WebPort = busy }, ErrBadInput, fmt.Sprintf("port %d on 127.0.0.1 is in use", busy)},
+		{"missing prometheus", func(o *Options) { o.PrometheusBin = filepath.Join(o.Dir, "no-prometheus") }, ErrBadInput, "install Prometheus"},
+		{"bad replicas", func(o *Options) { o.Replicas = 11 }, ErrBadInput, "use 1 to 10"},
+		{"component dies at start", func(o *Options) { o.Executable = "/bin/false" }, ErrComponentDied, "emoji-svc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base
+			o.Dir = t.TempDir()
+			tc.change(&o)
+			_, err := Up(context.Background(), o)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, tc.want, tc.msg)
+			}
+			if Running(o.Dir) {
+				t.Errorf("half-started sandbox left running in %s", o.Dir)
+				_, _ = Down(o.Dir)
+			}
+		})
+	}
+}
+
+func TestSetBehaviour(t *testing.T) {
+	srv := &http.Server{Handler: demoapp.NewKnobs(demoapp.Behaviour{})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	st := &State{Components: []Component{{Name: "web-v2-0", Kind: KindWeb, Addr: l.Addr().String()}}}
+	names, err := SetBehaviour(context.Background(), st, "web-v2", -1, demoapp.Behaviour{FailureRate: 0.5})
+	if err != nil || len(names) != 1 {
+		t.Fatalf("set: %v %v", names, err)
+	}
+	if _, err := SetBehaviour(context.Background(), st, "web-v3", -1, demoapp.Behaviour{}); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "web-v2-0") {
+		t.Errorf("unknown deployment: %v", err)
+	}
+	if _, err := SetBehaviour(context.Background(), st, "web-v2", -1, demoapp.Behaviour{FailureRate: 2}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("failure rate 2: %v", err)
+	}
+}
