@@ -75,6 +75,9 @@ func (s *splitFlags) selectRouter(ctx context.Context, f *Factory, kind split.Ki
 	if err != nil {
 		return nil, "", splitError(err)
 	}
+	for _, w := range sel.Warnings {
+		fmt.Fprintf(f.Streams.ErrOut, "warning: %s\n", w)
+	}
 	return sel.Router, c.Namespace, nil
 }
 
@@ -375,9 +378,9 @@ func printResult(w io.Writer, output string, res *split.Result, what, target str
 	case n == 0:
 		_, err = fmt.Fprintf(w, "%s already %s through %s: nothing changed\n", what, target, res.Router)
 	case res.DryRun == "" || res.DryRun == kube.DryRunNone:
-		_, err = fmt.Fprintf(w, "%s set to %s through %s: %d rule(s) changed\n", what, target, res.Router, n)
+		_, err = fmt.Fprintf(w, "%s set to %s through %s: %d change(s)\n", what, target, res.Router, n)
 	default:
-		_, err = fmt.Fprintf(w, "%s would be set to %s through %s: %d rule(s)%s\n", what, target, res.Router, n, suffix)
+		_, err = fmt.Fprintf(w, "%s would be set to %s through %s: %d change(s)%s\n", what, target, res.Router, n, suffix)
 	}
 	return err
 }

@@ -130,8 +130,8 @@ func TestSplitCommands(t *testing.T) {
 
 	// A TrafficSplit next to the HTTPRoute: auto refuses to guess (exit 1), naming both.
 	code, _, errOut = run("split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha2")
-	if code != ExitOK {
-		t.Fatalf("set through smi: exit %d %s", code, errOut)
+	if code != ExitOK || !strings.Contains(errOut, "warning: Service "+ns+"/web-svc is also steered by gateway (HTTPRoute") {
+		t.Fatalf("set through smi next to HTTPRoutes: exit %d, stderr %q", code, errOut)
 	}
 	code, _, errOut = run("split", "get", "web-svc")
 	if code != ExitError || !strings.Contains(errOut, "steered by gateway and smi at once") {

@@ -532,6 +532,9 @@ func TestSelect(t *testing.T) {
 	if err != nil || sel.Router.Kind() != split.KindLinkerd {
 		t.Errorf("explicit linkerd: %+v, %v", sel, err)
 	}
+	if len(sel.Warnings) != 1 || !strings.Contains(sel.Warnings[0], "also steered by smi (TrafficSplit") {
+		t.Errorf("explicit linkerd next to a TrafficSplit: warnings %v", sel.Warnings)
+	}
 }
 
 // setWeights rewrites the two weights of a TrafficSplit or of every rule of an HTTPRoute, as

@@ -22,6 +22,8 @@ type Options struct {
 type Selection struct {
 	Router Router
 	Reason string
+	// Warnings tell about objects of other routers that steer the same apex.
+	Warnings []string
 }
 
 // install says what to install for each router's API, for "not served" errors.
@@ -75,7 +77,27 @@ func Select(ctx context.Context, c *kube.Clients, kind Kind, ns, apex string, o 
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown router %q", ErrInvalid, kind)
 		}
-		return &Selection{Router: r, Reason: "--router " + string(kind)}, nil
+		sel := &Selection{Router: r, Reason: "--router " + string(kind)}
+		// Objects of another router steering the same apex compete with this one (a
+		// TrafficSplit becomes ServiceProfile dstOverrides, which make Linkerd ignore
+		// HTTPRoutes): say so, but do as told.
+		if _, err := ApexService(ctx, c.Kube, ns, apex); err != nil {
+			return nil, err
+		}
+		others := map[Kind]Router{}
+		for k, o := range routers {
+			if k != kind {
+				others[k] = o
+			}
+		}
+		steering, objects, err := steerers(ctx, others, ns, apex)
+		if err != nil {
+			return nil, err
+		}
+		if len(steering) > 0 {
+			sel.Warnings = append(sel.Warnings, fmt.Sprintf("Service %s/%s is also steered by %s (%s): Linkerd follows only one of them; remove the ones you do not use", ns, apex, joinKinds(steering), strings.Join(objects, ", ")))
+		}
+		return sel, nil
 	}
 	if len(routers) == 0 {
 		return nil, fmt.Errorf("%w: no traffic-split API is served: install the Gateway API CRDs (HTTPRoute, Linkerd's current way), Linkerd's CRDs (policy.linkerd.io HTTPRoute) or the linkerd-smi extension (TrafficSplit)", ErrNotServed)
@@ -83,26 +105,9 @@ func Select(ctx context.Context, c *kube.Clients, kind Kind, ns, apex string, o 
 	if _, err := ApexService(ctx, c.Kube, ns, apex); err != nil {
 		return nil, err
 	}
-	var steering []Kind
-	var objects []string
-	for _, k := range []Kind{KindGateway, KindLinkerd, KindSMI} {
-		r, ok := routers[k]
-		if !ok {
-			continue
-		}
-		s, err := r.Get(ctx, ns, apex)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		steering = append(steering, k)
-		for _, rule := range s.Rules {
-			if !slices.Contains(objects, rule.Object) {
-				objects = append(objects, rule.Object)
-			}
-		}
+	steering, objects, err := steerers(ctx, routers, ns, apex)
+	if err != nil {
+		return nil, err
 	}
 	switch len(steering) {
 	case 0:
@@ -115,6 +120,32 @@ func Select(ctx context.Context, c *kube.Clients, kind Kind, ns, apex string, o 
 		return &Selection{Router: routers[steering[0]], Reason: fmt.Sprintf("%s already steers %s", strings.Join(objects, ", "), apex)}, nil
 	}
 	return nil, fmt.Errorf("%w: Service %s/%s is steered by %s at once (%s): remove the ones you do not use, or pick one with --router", ErrAmbiguous, ns, apex, joinKinds(steering), strings.Join(objects, ", "))
+}
+
+// steerers lists, in preference order, the routers whose objects steer apex, and the objects.
+func steerers(ctx context.Context, routers map[Kind]Router, ns, apex string) ([]Kind, []string, error) {
+	var steering []Kind
+	var objects []string
+	for _, k := range []Kind{KindGateway, KindLinkerd, KindSMI} {
+		r, ok := routers[k]
+		if !ok {
+			continue
+		}
+		s, err := r.Get(ctx, ns, apex)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		steering = append(steering, k)
+		for _, rule := range s.Rules {
+			if !slices.Contains(objects, rule.Object) {
+				objects = append(objects, rule.Object)
+			}
+		}
+	}
+	return steering, objects, nil
 }
 
 // build constructs the router of kind at the versions served, or ErrNotServed.
