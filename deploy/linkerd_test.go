@@ -283,10 +283,20 @@ func TestLinkerdRender(t *testing.T) {
 			if len(objs) < r.objects {
 				t.Errorf("rendered %d objects, want at least %d", len(objs), r.objects)
 			}
+			v := versions(t)
 			for _, img := range images(objs) {
 				if strings.Contains(img, "VersionValue") || !pinned(img) {
 					t.Errorf("image %q is not pinned to a real tag: set it in values", img)
 				}
+				// Linkerd's own images must all be the one pinned release.
+				for _, name := range []string{"/proxy:", "/controller:", "/policy-controller:", "/metrics-api:", "/tap:", "/web:"} {
+					if strings.HasPrefix(img, "cr.l5d.io/linkerd") && strings.Contains(img, name) && !strings.HasSuffix(img, ":"+v["LINKERD_VERSION"]) {
+						t.Errorf("image %q is not LINKERD_VERSION %s", img, v["LINKERD_VERSION"])
+					}
+				}
+			}
+			if strings.HasSuffix(r.name, "-ha") {
+				checkHA(t, objs)
 			}
 			dryRunApply(t, env, withNamespace(objs, r.namespace, env, t))
 		})
@@ -302,6 +312,83 @@ func TestLinkerdRender(t *testing.T) {
 		}
 		dryRunApply(t, env, objs)
 	})
+}
+
+// checkHA requires what the HA overlay promises: three replicas of every control-plane
+// Deployment, a PodDisruptionBudget for each, and a fail-closed injector webhook.
+func checkHA(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	deployments, pdbs := 0, 0
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Deployment":
+			deployments++
+			if r, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); r != float64(3) {
+				t.Errorf("Deployment %s: replicas %v, want 3", o.GetName(), r)
+			}
+		case "PodDisruptionBudget":
+			pdbs++
+		case "MutatingWebhookConfiguration":
+			hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+			for _, h := range hooks {
+				if p := h.(map[string]any)["failurePolicy"]; p != "Fail" {
+					t.Errorf("webhook %s failurePolicy %v, want Fail", o.GetName(), p)
+				}
+			}
+		}
+	}
+	if deployments == 0 || pdbs < deployments {
+		t.Errorf("%d Deployments, %d PodDisruptionBudgets: want one budget per Deployment", deployments, pdbs)
+	}
+}
+
+// TestIngressConsistent checks the pieces of the ingress agree: the Gateway listens on the
+// Traefik entry point the values expose with TLS, the app's route attaches to that listener,
+// overwrites l5d-dst-override (so clients cannot set it) with web-svc's in-cluster name, and
+// the Traefik ServiceAccount is the ingress identity web authorizes.
+func TestIngressConsistent(t *testing.T) {
+	values := readValues(t, "linkerd/ingress/traefik-values.yaml")
+	gw, err := localk8s.ReadObjects("linkerd/ingress/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listeners, _, _ := unstructured.NestedSlice(gw[0].Object, "spec", "listeners")
+	l := listeners[0].(map[string]any)
+	if port := lookup(values, "ports", "websecure", "port"); l["port"] != port || l["protocol"] != "HTTPS" || lookup(values, "ports", "websecure", "tls", "enabled") != true {
+		t.Errorf("listener %v does not match Traefik's TLS websecure entry point on port %v", l, port)
+	}
+	if lookup(values, "deployment", "podAnnotations", "linkerd.io/inject") != "ingress" {
+		t.Errorf("Traefik is not meshed in Linkerd's ingress mode")
+	}
+	var route *unstructured.Unstructured
+	for _, o := range kustomizeBuild(t, "emojivoto/base") {
+		if o.GetKind() == "HTTPRoute" && o.GetName() == "web-ingress" {
+			route = o
+		}
+	}
+	if route == nil {
+		t.Fatal("emojivoto/base has no web-ingress HTTPRoute")
+	}
+	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	p := parents[0].(map[string]any)
+	if p["name"] != gw[0].GetName() || p["namespace"] != gw[0].GetNamespace() || p["sectionName"] != l["name"] {
+		t.Errorf("route parent %v is not the Gateway's listener %s/%s %s", p, gw[0].GetNamespace(), gw[0].GetName(), l["name"])
+	}
+	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	for i, r := range rules {
+		var set bool
+		filters, _ := r.(map[string]any)["filters"].([]any)
+		for _, f := range filters {
+			hs, _, _ := unstructured.NestedSlice(f.(map[string]any), "requestHeaderModifier", "set")
+			for _, h := range hs {
+				hm := h.(map[string]any)
+				set = set || (hm["name"] == "l5d-dst-override" && hm["value"] == "web-svc.emojivoto.svc.cluster.local:80")
+			}
+		}
+		if !set {
+			t.Errorf("ingress route rule %d does not overwrite l5d-dst-override with web-svc's in-cluster name", i)
+		}
+	}
 }
 
 // withNamespace gives namespaced objects that name no namespace the release's, as helm install
