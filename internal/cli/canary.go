@@ -58,7 +58,8 @@ func parseSpecFile(path string) (*canary.Canary, error) {
 
 type canaryPlanOptions struct {
 	f                 *Factory
-	file, output      string
+	spec              canarySpecFlags
+	output            string
 	rps               float64
 	errorRate, stable float64
 }
@@ -67,23 +68,23 @@ func newCanaryPlanCommand(f *Factory) *cobra.Command {
 	d := canary.DefaultPlanOptions
 	o := &canaryPlanOptions{f: f, rps: d.RPS, errorRate: 100 * d.ErrorRate, stable: 100 * d.StableErrorRate}
 	cmd := &cobra.Command{
-		Use:   "plan FILE",
+		Use:   "plan [FILE]",
 		Short: "Show what a rollout would do, without touching the cluster",
 		Long: `Print the steps, the shortest time to promote a healthy canary, the worst-case time to roll
 back a fully broken one, and the failed requests expected to leak at --rps and --error-rate,
 computed by replaying simulated traffic against the spec's own policy.`,
 		Example: `  trafficctl canary plan web-canary.yaml
-  trafficctl canary plan web-canary.yaml --rps 5 --error-rate 5 -o json`,
-		Args: cobra.ExactArgs(1),
+  trafficctl canary plan web-canary.yaml --rps 5 --error-rate 5 -o json
+  trafficctl canary plan --apex web-svc --stable web-v1 --canary web-v2 --prometheus http://127.0.0.1:9090 --steps 5,25,100`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.file = args[0]
 			if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 				return err
 			}
 			if o.rps <= 0 || o.errorRate < 0 || o.errorRate > 100 || o.stable < 0 || o.stable > 100 {
 				return usageErrorf("--rps must be positive and --error-rate/--stable-error-rate within 0..100 (percent)")
 			}
-			c, err := parseSpecFile(o.file)
+			c, err := o.spec.build(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -97,50 +98,45 @@ computed by replaying simulated traffic against the spec's own policy.`,
 	cmd.Flags().Float64Var(&o.rps, "rps", o.rps, "total requests per second to the apex")
 	cmd.Flags().Float64Var(&o.errorRate, "error-rate", o.errorRate, "canary error rate in percent")
 	cmd.Flags().Float64Var(&o.stable, "stable-error-rate", o.stable, "stable version's error rate in percent")
+	o.spec.add(cmd.Flags())
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
 	return cmd
 }
 
 type canaryRunOptions struct {
 	f           *Factory
-	file        string
-	prometheus  string
+	spec        canarySpecFlags
 	metricsAddr string
 }
 
 func newCanaryRunCommand(f *Factory) *cobra.Command {
 	o := &canaryRunOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "run FILE",
+		Use:   "run [FILE]",
 		Short: "Run (or resume) a canary rollout in the foreground",
 		Long: `Run the rollout the spec describes until it is promoted (exit 0), rolled back or aborted
 (exit 3), or held past its deadline (exit 4). Before anything changes it checks that the
 Services and Deployments exist, that Prometheus answers and that every query parses. Killed and
-started again with the same spec, it resumes at the step it stopped at.`,
+started again with the same spec, it resumes at the step it stopped at. Every spec setting is
+also a flag: with a FILE the flags override it, without one they are the spec.`,
 		Example: `  trafficctl canary run web-canary.yaml
-  trafficctl canary run web-canary.yaml --prometheus http://127.0.0.1:9090 --metrics-addr :9102`,
-		Args: cobra.ExactArgs(1),
+  trafficctl canary run web-canary.yaml --prometheus http://127.0.0.1:9090 --metrics-addr :9102
+  trafficctl canary run --apex web-svc --stable web-v1 --canary web-v2 --prometheus http://127.0.0.1:9090 --gates 50`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.file = args[0]
-			return o.Run(cmd.Context())
+			c, err := o.spec.build(cmd, args)
+			if err != nil {
+				return err
+			}
+			return o.Run(cmd.Context(), c)
 		},
 	}
-	cmd.Flags().StringVar(&o.prometheus, "prometheus", "", "Prometheus URL, overriding spec.prometheus")
+	o.spec.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve trafficctl_canary_weight/phase on this address (/metrics)")
 	return cmd
 }
 
-func (o *canaryRunOptions) Run(ctx context.Context) error {
-	c, err := parseSpecFile(o.file)
-	if err != nil {
-		return err
-	}
-	if o.prometheus != "" {
-		c.Spec.Prometheus = o.prometheus
-		if errs := c.Validate(); len(errs) > 0 {
-			return usageErrorf("--prometheus: %s", errs[0].Msg)
-		}
-	}
+func (o *canaryRunOptions) Run(ctx context.Context, c *canary.Canary) error {
 	cl, err := o.f.Clients()
 	if err != nil {
 		return err
