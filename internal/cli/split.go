@@ -276,21 +276,23 @@ type splitABOptions struct {
 	mode   kube.DryRun
 	force  bool
 	output string
+	clear  bool
 }
 
 func newSplitABCommand(f *Factory) *cobra.Command {
 	o := &splitABOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "ab APEX --header NAME=VALUE --to SERVICE",
+		Use:   "ab APEX (--header NAME=VALUE --to SERVICE | --clear)",
 		Short: "Send requests carrying a header to one version (A/B test)",
 		Long: `Send the apex's requests that carry a header to one backend Service, on every path.
 
 Each weighted rule of each HTTPRoute attached to the apex gets a twin with the same matches plus
 the header, sending to --to (Linkerd ranks rules by path before headers, so one header rule on
-"/" would lose to longer paths). Running it again with another header replaces the twins.
-Needs an HTTPRoute router: a TrafficSplit cannot match headers.`,
-		Example: `  trafficctl split ab web-svc -n emojivoto --header x-canary=true --to web-v2`,
-		Args:    cobra.ExactArgs(1),
+"/" would lose to longer paths). Running it again with another header replaces the twins;
+--clear removes them. Needs an HTTPRoute router: a TrafficSplit cannot match headers.`,
+		Example: `  trafficctl split ab web-svc -n emojivoto --header x-canary=true --to web-v2
+  trafficctl split ab web-svc -n emojivoto --clear`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -306,14 +308,22 @@ Needs an HTTPRoute router: a TrafficSplit cannot match headers.`,
 	cmd.Flags().StringVar(&o.to, "to", "", "backend Service the matching requests go to")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", "none, client or server")
 	cmd.Flags().BoolVar(&o.force, "force", false, "write even if another writer changed the weights since they were read")
-	_ = cmd.MarkFlagRequired("header")
-	_ = cmd.MarkFlagRequired("to")
+	cmd.Flags().BoolVar(&o.clear, "clear", false, "remove the header rules instead of setting them")
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputYAML, outputJSON)
 	return cmd
 }
 
 func (o *splitABOptions) Complete(args []string) error {
 	o.apex = args[0]
+	if o.clear {
+		if o.header != "" || o.to != "" {
+			return usageErrorf("--clear takes no --header or --to")
+		}
+		return nil
+	}
+	if o.header == "" || o.to == "" {
+		return usageErrorf("pass --header NAME=VALUE and --to SERVICE, or --clear")
+	}
 	m, err := split.ParseHeader(o.header)
 	if err != nil {
 		return withExitCode(ExitUsage, err)
@@ -346,12 +356,21 @@ func (o *splitABOptions) Run(ctx context.Context) error {
 	if !ok {
 		return usageErrorf("split ab needs an HTTPRoute router, but %s/%s is split by a TrafficSplit, which cannot match headers: move it to HTTPRoutes or pass --router gateway", ns, o.apex)
 	}
-	res, err := hr.SetHeaderRoute(ctx, ns, o.apex, o.match, o.to, split.SetOptions{DryRun: o.mode, Force: o.force})
+	opts := split.SetOptions{DryRun: o.mode, Force: o.force}
+	what := fmt.Sprintf("header route of %s/%s", ns, o.apex)
+	if o.clear {
+		res, err := hr.ClearHeaderRoute(ctx, ns, o.apex, opts)
+		if err != nil {
+			return splitError(err)
+		}
+		return printResult(o.f.Streams.Out, o.output, res, what, "none")
+	}
+	res, err := hr.SetHeaderRoute(ctx, ns, o.apex, o.match, o.to, opts)
 	if err != nil {
 		return splitError(err)
 	}
 	printWarnings(o.f.Streams.ErrOut, res)
-	return printResult(o.f.Streams.Out, o.output, res, fmt.Sprintf("header route of %s/%s", ns, o.apex), fmt.Sprintf("%s -> %s", o.match, o.to))
+	return printResult(o.f.Streams.Out, o.output, res, what, fmt.Sprintf("%s -> %s", o.match, o.to))
 }
 
 // printWarnings writes the result's warnings to stderr, one line each.

@@ -94,6 +94,11 @@ func TestSplitCommands(t *testing.T) {
 		t.Errorf("ab: exit %d\n%s%s", code, out, errOut)
 	}
 
+	code, out, errOut = run("split", "ab", "web-svc", "--clear")
+	if code != ExitOK || !strings.Contains(out, "rule 1 (PathPrefix /, header x-canary=true): removed (was web-v2=1)") {
+		t.Errorf("ab --clear: exit %d\n%s%s", code, out, errOut)
+	}
+
 	bad := []struct {
 		name string
 		args []string
@@ -109,6 +114,8 @@ func TestSplitCommands(t *testing.T) {
 		{"unknown router", []string{"split", "set", "web-svc", "web-v1=1", "--router", "istio"}, ExitUsage, `unknown router "istio"`},
 		{"bad dry run", []string{"split", "set", "web-svc", "web-v1=1", "--dry-run=maybe"}, ExitUsage, "invalid --dry-run"},
 		{"ab through smi", []string{"split", "ab", "web-svc", "--header", "x=1", "--to", "web-v2", "--router", "smi"}, ExitUsage, "a TrafficSplit cannot match headers"},
+		{"ab without header", []string{"split", "ab", "web-svc", "--to", "web-v2"}, ExitUsage, "pass --header NAME=VALUE and --to SERVICE, or --clear"},
+		{"ab clear with header", []string{"split", "ab", "web-svc", "--clear", "--header", "x=1"}, ExitUsage, "--clear takes no --header"},
 		{"ab bad header", []string{"split", "ab", "web-svc", "--header", "x-canary", "--to", "web-v2"}, ExitUsage, "not NAME=VALUE"},
 		{"no backends", []string{"split", "set", "web-svc"}, ExitUsage, "requires at least 2 arg(s)"},
 	}

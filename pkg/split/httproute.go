@@ -153,7 +153,7 @@ func (h *httpRoutes) SetWeights(ctx context.Context, ns, apex string, bs []Backe
 		}
 		return setRules(route, rs)
 	}
-	return h.write(ctx, ns, apexSvc, opts, edit)
+	return h.write(ctx, ns, apexSvc, opts, true, edit)
 }
 
 // SetHeaderRoute adds, after every weighted rule of every HTTPRoute attached to apex, a twin
@@ -190,7 +190,30 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 		route.SetAnnotations(ann)
 		return setRules(route, out)
 	}
-	return h.write(ctx, ns, apexSvc, opts, edit)
+	return h.write(ctx, ns, apexSvc, opts, true, edit)
+}
+
+// ClearHeaderRoute removes the A/B twins SetHeaderRoute added, and its annotation.
+func (h *httpRoutes) ClearHeaderRoute(ctx context.Context, ns, apex string, opts SetOptions) (*Result, error) {
+	apexSvc, err := ApexService(ctx, h.clients.Kube, ns, apex)
+	if err != nil {
+		return nil, err
+	}
+	edit := func(route *unstructured.Unstructured) error {
+		ann := route.GetAnnotations()
+		header, ok := ann[AnnotationHeader]
+		if !ok {
+			return nil
+		}
+		kept := slices.DeleteFunc(rules(route), func(r map[string]any) bool {
+			_, isHeader := headerRule(r, header)
+			return isHeader
+		})
+		delete(ann, AnnotationHeader)
+		route.SetAnnotations(ann)
+		return setRules(route, kept)
+	}
+	return h.write(ctx, ns, apexSvc, opts, false, edit)
 }
 
 var serviceProfiles = schema.GroupVersionResource{Group: kube.GroupLinkerd, Version: "v1alpha2", Resource: "serviceprofiles"}
@@ -224,13 +247,13 @@ type routeWrite struct {
 	next *unstructured.Unstructured
 }
 
-// write runs edit on every HTTPRoute attached to the apex (and on new catch-all routes for
-// uncovered ports), then writes the routes that changed. Before any real write, every write is
+// write runs edit on every HTTPRoute attached to the apex (and, with createCatchAll, on new
+// catch-all routes for uncovered ports), then writes the routes that changed. Before any real write, every write is
 // sent once with dryRun=All so that one the server refuses stops the command before anything
 // changed. Updates carry the resourceVersion that was read; on a conflict the route is re-read
 // and, unless its weights changed meanwhile (see weightsMoved), edited again, keeping the other
 // writer's changes. When a later write fails, earlier ones are rolled back.
-func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Service, opts SetOptions, edit func(*unstructured.Unstructured) error) (*Result, error) {
+func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Service, opts SetOptions, createCatchAll bool, edit func(*unstructured.Unstructured) error) (*Result, error) {
 	routes, err := h.list(ctx, ns, apexSvc.Name)
 	if err != nil {
 		return nil, err
@@ -245,12 +268,14 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 			writes = append(writes, routeWrite{orig: route, next: next})
 		}
 	}
-	for _, port := range uncoveredPorts(routes, apexSvc) {
-		route := h.catchAllRoute(apexSvc, port)
-		if err := edit(route); err != nil {
-			return nil, err
+	if createCatchAll {
+		for _, port := range uncoveredPorts(routes, apexSvc) {
+			route := h.catchAllRoute(apexSvc, port)
+			if err := edit(route); err != nil {
+				return nil, err
+			}
+			writes = append(writes, routeWrite{next: route})
 		}
-		writes = append(writes, routeWrite{next: route})
 	}
 	res := &Result{Router: h.kind, DryRun: opts.DryRun, Warnings: h.profileWarnings(ctx, apexSvc)}
 	if opts.DryRun == kube.DryRunClient || len(writes) == 0 {
@@ -387,6 +412,15 @@ func (h *httpRoutes) changes(writes []routeWrite) []Change {
 			}
 			c.Before = prev
 			out = append(out, c)
+		}
+		if w.orig == nil {
+			continue
+		}
+		after := ruleWeights(w.next)
+		for i, rule := range rules(w.orig) {
+			if _, kept := after[matchKey(rule)]; !kept {
+				out = append(out, Change{Object: desc, Rule: i, Match: matchString(rule), Removed: true, Before: ruleBackends(rule)})
+			}
 		}
 	}
 	return out

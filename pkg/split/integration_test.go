@@ -320,6 +320,15 @@ func TestHTTPRouteRoutersWeightEveryRule(t *testing.T) {
 			if len(s.Rules) != 8 || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
 				t.Errorf("after shift with ab: %+v", s)
 			}
+			// Clearing removes exactly the header rules.
+			res, err = hr.ClearHeaderRoute(ctx, f.ns, "web-svc", split.SetOptions{})
+			if err != nil || len(res.Changes) != 4 || !res.Changes[0].Removed {
+				t.Fatalf("clear: %+v, %v", res, err)
+			}
+			s, _ = r.Get(ctx, f.ns, "web-svc")
+			if len(s.Rules) != 4 || !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
+				t.Errorf("after clear: %+v", s)
+			}
 		})
 	}
 }

@@ -40,6 +40,9 @@ type HeaderRouter interface {
 	// on every path the split covers; other requests keep their weights. A header route set
 	// earlier for apex is replaced. Same safety rules as SetWeights.
 	SetHeaderRoute(ctx context.Context, ns, apex string, match HeaderMatch, to string, opts SetOptions) (*Result, error)
+	// ClearHeaderRoute removes the header rules SetHeaderRoute added for apex; the weighted
+	// rules stay as they are.
+	ClearHeaderRoute(ctx context.Context, ns, apex string, opts SetOptions) (*Result, error)
 }
 
 // Kind names a router implementation; it is the value of the --router flag.
@@ -151,6 +154,7 @@ type Change struct {
 	Object  string    `json:"object"`
 	Rule    int       `json:"rule"`
 	Created bool      `json:"created,omitempty"`
+	Removed bool      `json:"removed,omitempty"`
 	Match   string    `json:"match,omitempty"`
 	Before  []Backend `json:"before"`
 	After   []Backend `json:"after"`
@@ -167,6 +171,9 @@ func (c Change) String() string {
 	}
 	if c.Created {
 		return fmt.Sprintf("%s: created with %s", where, FormatBackends(c.After))
+	}
+	if c.Removed {
+		return fmt.Sprintf("%s: removed (was %s)", where, FormatBackends(c.Before))
 	}
 	return fmt.Sprintf("%s: %s -> %s", where, FormatBackends(c.Before), FormatBackends(c.After))
 }
