@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/trafficctl/trafficctl/internal/testenv"
 )
 
 const profileSpecs = "../../pkg/profiles/testdata/specs/"
@@ -83,5 +90,38 @@ func TestProfileCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProfileApply: --apply server-side applies to a real API server; --dry-run=server
+// validates without persisting.
+func TestProfileApply(t *testing.T) {
+	env := testenv.Require(t)
+	ns := env.Namespace(t)
+	base := []string{"--kubeconfig", env.Kubeconfig, "-n", ns, "profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--apply"}
+	code, stdout, stderr := runCLI(t, append(base, "--dry-run", "server")...)
+	if code != ExitOK || stdout != "serviceprofile.linkerd.io/web."+ns+".svc.cluster.local serverside-applied (server dry run)\n" {
+		t.Fatalf("dry run: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	sps := schema.GroupVersionResource{Group: "linkerd.io", Version: "v1alpha2", Resource: "serviceprofiles"}
+	dyn := env.Clients(t, ns).Dynamic
+	if _, err := dyn.Resource(sps).Namespace(ns).Get(context.Background(), "web."+ns+".svc.cluster.local", metav1.GetOptions{}); err == nil {
+		t.Fatal("the server dry run persisted the profile")
+	}
+	code, stdout, stderr = runCLI(t, append(base, "--emit", "httproute")...)
+	if code != ExitOK || strings.Count(stdout, "httproute.gateway.networking.k8s.io/") != 3 {
+		t.Fatalf("apply httproutes: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, base...)
+	if code != ExitOK {
+		t.Fatalf("apply: exit %d: %s", code, stderr)
+	}
+	got, err := dyn.Resource(sps).Namespace(ns).Get(context.Background(), "web."+ns+".svc.cluster.local", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, _, _ := unstructured.NestedSlice(got.Object, "spec", "routes")
+	if len(routes) != 4 {
+		t.Errorf("stored profile has %d routes, want 4", len(routes))
 	}
 }
