@@ -43,6 +43,7 @@ type Attacker struct {
 	lateThreshold time.Duration
 	tlsConfig     *tls.Config
 	keepAlive     bool
+	rawPath       bool
 }
 
 // NewAttacker returns an Attacker with the defaults above, changed by opts.
@@ -52,6 +53,7 @@ func NewAttacker(opts ...func(*Attacker)) *Attacker {
 		maxWorkers:    DefaultMaxWorkers,
 		lateThreshold: DefaultLateThreshold,
 		keepAlive:     true,
+		rawPath:       true,
 	}
 	for _, o := range opts {
 		o(a)
@@ -78,6 +80,10 @@ func LateThreshold(d time.Duration) func(*Attacker) {
 
 // TLSConfig sets the client TLS configuration.
 func TLSConfig(c *tls.Config) func(*Attacker) { return func(a *Attacker) { a.tlsConfig = c } }
+
+// RawPath turns the raw HTTP/1.1 hot path on or off (on by default). It applies with a fixed
+// connection count to one plain-HTTP host; net/http serves every other case.
+func RawPath(on bool) func(*Attacker) { return func(a *Attacker) { a.rawPath = on } }
 
 // KeepAlive turns connection reuse on or off.
 func KeepAlive(on bool) func(*Attacker) { return func(a *Attacker) { a.keepAlive = on } }
@@ -142,7 +148,7 @@ type tick struct {
 // a consistent partial result. The LateThreshold in force is a.LateThreshold().
 func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du time.Duration, name string) <-chan *Hit {
 	results := make(chan *Hit, 1024)
-	pool := a.newClients()
+	pool := a.newClients(ts)
 	ticks := make(chan tick)
 	var wg sync.WaitGroup
 	go func() {
@@ -231,6 +237,9 @@ func (a *Attacker) hit(ctx context.Context, ts *TargetSet, pool *clients, name s
 	h.Method = tgt.Method
 	h.URL = tgt.URL
 
+	if pool.raw != nil {
+		return a.rawHit(ctx, pool, tgt, h)
+	}
 	c, err := pool.get(ctx)
 	if err != nil {
 		h.Release()
@@ -268,6 +277,37 @@ func (a *Attacker) hit(ctx context.Context, ts *TargetSet, pool *clients, name s
 	return h
 }
 
+func (a *Attacker) rawHit(ctx context.Context, pool *clients, tgt *Target, h *Hit) *Hit {
+	var rc *rawConn
+	select {
+	case rc = <-pool.raw:
+	default:
+		select {
+		case rc = <-pool.raw:
+		case <-ctx.Done():
+			h.Release()
+			return nil
+		}
+	}
+	h.Timestamp = time.Now()
+	resp, err := rc.do(ctx, tgt.raw)
+	h.Latency = time.Since(h.Timestamp)
+	pool.raw <- rc
+	if err != nil {
+		if ctx.Err() != nil {
+			h.Release()
+			return nil
+		}
+		h.Error = err.Error()
+		return h
+	}
+	h.Code = uint16(resp.code)
+	h.Error = resp.status
+	h.BytesIn = uint64(resp.bytes)
+	h.BytesOut = uint64(len(tgt.Body))
+	return h
+}
+
 // clients hands out HTTP clients. With a fixed connection count it holds one client per
 // connection (each with a transport allowed one connection per host), so exactly n
 // connections exist and a hit waits for a free one; otherwise one shared client.
@@ -275,6 +315,9 @@ type clients struct {
 	shared *http.Client
 	free   chan *http.Client
 	all    []*http.Client
+	// raw holds the connections of the raw HTTP/1.1 path, when it applies.
+	raw    chan *rawConn
+	rawAll []*rawConn
 }
 
 func (a *Attacker) newClient(conns int) *http.Client {
@@ -298,7 +341,17 @@ func (a *Attacker) newClient(conns int) *http.Client {
 	}
 }
 
-func (a *Attacker) newClients() *clients {
+func (a *Attacker) newClients(ts *TargetSet) *clients {
+	if a.connections > 0 && a.keepAlive && a.rawPath && ts.rawAddr != "" {
+		p := &clients{raw: make(chan *rawConn, a.connections)}
+		dialer := &net.Dialer{KeepAlive: 30 * time.Second, Timeout: a.timeout}
+		for range a.connections {
+			rc := &rawConn{addr: ts.rawAddr, dialer: dialer, timeout: a.timeout}
+			p.rawAll = append(p.rawAll, rc)
+			p.raw <- rc
+		}
+		return p
+	}
 	if a.connections <= 0 {
 		c := a.newClient(0)
 		return &clients{shared: c, all: []*http.Client{c}}
@@ -338,6 +391,9 @@ func (p *clients) put(c *http.Client) {
 func (p *clients) close() {
 	for _, c := range p.all {
 		c.CloseIdleConnections()
+	}
+	for _, rc := range p.rawAll {
+		rc.close()
 	}
 }
 

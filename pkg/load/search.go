@@ -55,7 +55,7 @@ func (p *Probe) Name() string {
 // generatorLimited tells whether the generator, not the target, fell behind: many late sends
 // or an achieved rate well under the attempted one.
 func (p *Probe) generatorLimited() bool {
-	return p.Requests > 0 && (float64(p.LateSends) > 0.01*float64(p.Requests) || p.AchievedRate < 0.9*p.Rate)
+	return p.Requests > 0 && (float64(p.LateSends) > 0.02*float64(p.Requests) || p.AchievedRate < 0.9*p.Rate)
 }
 
 // Prober runs one fixed-rate probe with conns connections (0: grow with demand).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +33,7 @@ type Target struct {
 	Weight int
 
 	template *http.Request
+	raw      rawRequest
 }
 
 // TargetSet is an immutable set of targets and the order hits go to them: smooth weighted
@@ -39,6 +41,8 @@ type Target struct {
 type TargetSet struct {
 	targets []*Target
 	wheel   []int
+	// rawAddr is the one host:port of every target when they are all plain HTTP, for the raw path.
+	rawAddr string
 }
 
 // NewTargetSet validates tgts and prepares a request template for each.
@@ -70,10 +74,35 @@ func NewTargetSet(tgts []Target) (*TargetSet, error) {
 			return nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, t.Name, err)
 		}
 		t.template = req
+		t.raw = newRawRequest(req, t.Body)
 		ts.targets = append(ts.targets, &t)
 	}
 	ts.wheel = smoothWheel(weights)
+	ts.rawAddr = rawAddr(ts.targets)
 	return ts, nil
+}
+
+// rawAddr is the common dial address of plain-HTTP targets without a proxy, or "".
+func rawAddr(tgts []*Target) string {
+	addr := ""
+	for _, t := range tgts {
+		u := t.template.URL
+		if u.Scheme != "http" {
+			return ""
+		}
+		if p, err := http.ProxyFromEnvironment(t.template); err != nil || p != nil {
+			return ""
+		}
+		a := u.Host
+		if u.Port() == "" {
+			a = net.JoinHostPort(u.Hostname(), "80")
+		}
+		if addr != "" && a != addr {
+			return ""
+		}
+		addr = a
+	}
+	return addr
 }
 
 func newTemplate(t *vegeta.Target) (*http.Request, error) {
