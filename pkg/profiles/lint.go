@@ -171,7 +171,7 @@ func lintServiceProfile(o lintObject) []Finding {
 	type simpleRoute struct {
 		label, method string
 		re            *regexp.Regexp
-		expr          string
+		samples       []string
 	}
 	var simple []simpleRoute
 	for i, r := range list(spec, "routes") {
@@ -203,7 +203,7 @@ func lintServiceProfile(o lintObject) []Finding {
 			}
 			if method, expr, ok := simpleCondition(cond); ok {
 				if re, err := regexp.Compile("^(?:" + expr + ")$"); err == nil {
-					simple = append(simple, simpleRoute{label: label, method: method, re: re, expr: expr})
+					simple = append(simple, simpleRoute{label: label, method: method, re: re, samples: sampleN(expr, samplesPerCheck)})
 				}
 			}
 		}
@@ -220,16 +220,14 @@ func lintServiceProfile(o lintObject) []Finding {
 		}
 	}
 	// A route whose every sampled request is taken by a route before it never matches first.
-	rng := rand.New(rand.NewPCG(9, 9))
 	for j, b := range simple {
 		for _, a := range simple[:j] {
-			if a.method != "" && a.method != b.method {
+			if (a.method != "" && a.method != b.method) || len(b.samples) == 0 {
 				continue
 			}
 			shadowed := true
-			for range samplesPerCheck {
-				s, err := SampleRegex(b.expr, rng)
-				if err != nil || !a.re.MatchString(s) {
+			for _, s := range b.samples {
+				if !a.re.MatchString(s) {
 					shadowed = false
 					break
 				}
@@ -479,11 +477,12 @@ func hasCatchAll(routes []lintObject) bool {
 // request with the same method: Linkerd then picks by creation time and name.
 func overlappingRules(routes []lintObject) []Finding {
 	type rx struct {
-		o      lintObject
-		label  string
-		method string
-		expr   string
-		re     *regexp.Regexp
+		o       lintObject
+		label   string
+		method  string
+		prefix  string
+		re      *regexp.Regexp
+		samples []string
 	}
 	var all []rx
 	for _, o := range routes {
@@ -498,36 +497,65 @@ func overlappingRules(routes []lintObject) []Finding {
 				if str(path, "type") != "RegularExpression" || len(list(mm, "headers"))+len(list(mm, "queryParams")) > 0 {
 					continue
 				}
-				re, err := regexp.Compile(str(path, "value"))
+				expr := str(path, "value")
+				// Linkerd matches path regexes against the whole path.
+				re, err := regexp.Compile("^(?:" + expr + ")$")
 				if err != nil {
 					continue
 				}
-				all = append(all, rx{o, fmt.Sprintf("rules[%d].matches[%d]", i, j), str(mm, "method"), str(path, "value"), re})
+				prefix := ""
+				if unanchored, err := regexp.Compile(strings.TrimPrefix(expr, "^")); err == nil {
+					prefix, _ = unanchored.LiteralPrefix()
+				}
+				all = append(all, rx{o, fmt.Sprintf("rules[%d].matches[%d]", i, j), str(mm, "method"), prefix, re, sampleN(expr, samplesPerCheck)})
 			}
 		}
 	}
 	var out []Finding
-	rng := rand.New(rand.NewPCG(4, 4))
 	for j, b := range all {
 		for _, a := range all[:j] {
-			if a.method != b.method {
+			// Two regexes can only share a request when one literal prefix extends the other.
+			if a.method != b.method || !(strings.HasPrefix(a.prefix, b.prefix) || strings.HasPrefix(b.prefix, a.prefix)) {
 				continue
 			}
-			for k := range 2 * samplesPerCheck {
-				from := b.expr
-				if k%2 == 1 {
-					from = a.expr
-				}
-				s, err := SampleRegex(from, rng)
-				if err == nil && a.re.MatchString(s) && b.re.MatchString(s) {
-					out = append(out, Finding{File: b.o.file, Object: b.o.describe(), Route: b.label, Message: fmt.Sprintf(
-						"matches %s %s like %s %s does: Linkerd then picks by creation time and name; make the regexes disjoint", b.method, s, a.o.describe(), a.label)})
-					break
-				}
+			if s, ok := firstMatching(b.samples, a.re); ok {
+				out = append(out, overlapFinding(b.o, b.label, b.method, s, a.o, a.label))
+				continue
+			}
+			if s, ok := firstMatching(a.samples, b.re); ok {
+				out = append(out, overlapFinding(b.o, b.label, b.method, s, a.o, a.label))
 			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
+func overlapFinding(o lintObject, label, method, sample string, other lintObject, otherLabel string) Finding {
+	return Finding{File: o.file, Object: o.describe(), Route: label, Message: fmt.Sprintf(
+		"matches %s %s like %s %s does: Linkerd then picks by creation time and name; make the regexes disjoint", method, sample, other.describe(), otherLabel)}
+}
+
+func firstMatching(samples []string, re *regexp.Regexp) (string, bool) {
+	for _, s := range samples {
+		if re.MatchString(s) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// sampleN draws n strings matched by expr (none when expr cannot be sampled).
+func sampleN(expr string, n int) []string {
+	rng := rand.New(rand.NewPCG(uint64(len(expr)), 7))
+	out := make([]string, 0, n)
+	for range n {
+		s, err := SampleRegex(expr, rng)
+		if err != nil {
+			return nil
+		}
+		out = append(out, s)
+	}
 	return out
 }
 
