@@ -43,6 +43,7 @@ Only send load to services you own.`,
 		newLoadSweepCommand(f),
 		newLoadCapacityCommand(f),
 		newLoadCompareCommand(f),
+		newLoadMergeCommand(f),
 	)
 	return cmd
 }

@@ -207,3 +207,44 @@ func TestLoadSearchCommands(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadMerge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for two seconds")
+	}
+	srv := loadServer(t, 20*time.Millisecond)
+	dir := t.TempDir()
+	var files []string
+	for i := range 2 {
+		code, stdout, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "-o", "json")
+		if code != ExitOK {
+			t.Fatalf("attack: exit %d: %s", code, stderr)
+		}
+		files = append(files, filepath.Join(dir, "r"+string(rune('0'+i))+".json"))
+		if err := os.WriteFile(files[i], []byte(stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := filepath.Join(dir, "results.bin")
+	if code, _, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "--output", results); code != ExitOK {
+		t.Fatalf("attack: %s", stderr)
+	}
+	code, stdout, stderr := runCLI(t, append([]string{"load", "merge", "-o", "json"}, append(files, results)...)...)
+	if code != ExitOK {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Requests      int     `json:"requests"`
+		AttemptedRate float64 `json:"attempted_rate"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Requests < 145 || got.Requests > 150 || got.AttemptedRate < 140 {
+		t.Errorf("merged %d requests at attempted %v/s, want 150 at 150/s", got.Requests, got.AttemptedRate)
+	}
+	bad := writeFile(t, "bad.json", "{}")
+	if code, _, stderr := runCLI(t, "load", "merge", bad); code != ExitUsage || !strings.Contains(stderr, "bad.json") {
+		t.Errorf("exit %d stderr %q, want exit 2 naming the file", code, stderr)
+	}
+}

@@ -112,11 +112,12 @@ func HistogramChart(rep *Report) Chart {
 
 // AttackPage is the HTML report of one attack.
 func AttackPage(title string, rep *Report) Page {
-	return Page{
-		Title:  title,
-		Tables: []Table{SummaryTable("Summary", rep)},
-		Charts: []Chart{OverTimeChart(rep), HistogramChart(rep)},
+	p := Page{Title: title, Tables: []Table{SummaryTable("Summary", rep)}}
+	if len(rep.Series) > 0 {
+		p.Charts = append(p.Charts, OverTimeChart(rep))
 	}
+	p.Charts = append(p.Charts, HistogramChart(rep))
+	return p
 }
 
 // ScenarioPage is the HTML report of a scenario run.

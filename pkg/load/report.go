@@ -228,13 +228,18 @@ func (r *Recorder) Report() *Report {
 			Corrected: time.Duration(iv.corrected.ValueAtQuantile(99)) * time.Microsecond,
 		})
 	}
-	if b, err := r.raw.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+	rep.encodeHDR()
+	return rep
+}
+
+// encodeHDR stores the histograms in their compressed encoding, for merging.
+func (rep *Report) encodeHDR() {
+	if b, err := rep.raw.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		rep.RawHDR = string(b)
 	}
-	if b, err := r.corrected.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+	if b, err := rep.corrected.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		rep.CorrectedHDR = string(b)
 	}
-	return rep
 }
 
 // Bucket is one bar of a latency histogram.
@@ -298,4 +303,14 @@ func (rep *Report) DecodeHDR() error {
 		return fmt.Errorf("decode corrected histogram: %w", err)
 	}
 	return nil
+}
+
+// footprint is the bytes held by the histograms: it depends on the run's length (series
+// intervals, capped) but not on the number of requests.
+func (r *Recorder) footprint() int {
+	n := r.raw.ByteSize() + r.corrected.ByteSize()
+	for _, iv := range r.series {
+		n += iv.raw.ByteSize() + iv.corrected.ByteSize()
+	}
+	return n
 }
