@@ -2,8 +2,8 @@ package load
 
 import (
 	"bytes"
-	"runtime"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
