@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,10 @@ type ProxyConfig struct {
 	Client    string
 	Upstreams []Upstream
 	Split     SplitFunc
-	Balance   Balance
+	// Policy reads the apex's ServiceProfile or annotation policy (retries, timeouts, failure
+	// accrual); nil applies none.
+	Policy  PolicyFunc
+	Balance Balance
 	// Refresh is how often the split is read (250 ms by default).
 	Refresh time.Duration
 	// DecayTime is the peak-EWMA time constant (1 s by default): a slow replica's cost decays
@@ -85,8 +89,11 @@ type Proxy struct {
 	latency *prometheus.HistogramVec
 	pools   map[string]*pool
 
+	budget budget
+
 	mu      sync.Mutex
 	routes  routes
+	policy  *Policy
 	lastErr error
 }
 
@@ -147,8 +154,12 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 				name = u.Pods[i]
 			}
 			rp := httputil.NewSingleHostReverseProxy(target)
-			rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-				http.Error(w, "sandbox data plane: "+err.Error(), http.StatusBadGateway)
+			rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+				code := http.StatusBadGateway
+				if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+					code = http.StatusGatewayTimeout // the route's timeout, as Linkerd answers it
+				}
+				http.Error(w, "sandbox data plane: "+err.Error(), code)
 			}
 			pl.replicas = append(pl.replicas, &replica{pod: name, proxy: rp})
 		}
@@ -204,11 +215,19 @@ func (p *Proxy) refresh(ctx context.Context) {
 	case err == nil:
 		r = p.routesOf(s)
 	}
+	var pol *Policy
+	var polErr error
+	if p.cfg.Policy != nil {
+		pol, polErr = p.cfg.Policy(rctx)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lastErr = err
+	p.lastErr = errors.Join(err, polErr)
 	if err == nil && len(r.weights) > 0 {
 		p.routes = r
+	}
+	if p.cfg.Policy != nil && polErr == nil {
+		p.policy = pol
 	}
 }
 
@@ -258,26 +277,105 @@ func (p *Proxy) pick(req *http.Request) *pool {
 	return p.pools[r.weights[0].service]
 }
 
-// ServeHTTP proxies one request to the apex.
+// ServeHTTP proxies one request to the apex: it picks a version by the split and a replica by
+// the balancer, and applies the matching route's timeout (for the whole request) and retries
+// (failed attempts go through the balancer again, while the budget allows). Every attempt is
+// counted in the inbound metrics of the replica that answered it, the request once in the
+// outbound metrics of the client.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	pl := p.pick(req)
-	rep := pl.next()
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	rep.proxy.ServeHTTP(rec, req)
-	elapsed := time.Since(start)
-	pl.done(rep, elapsed)
-	ms := float64(elapsed) / float64(time.Millisecond)
-	code := strconv.Itoa(rec.status)
-	class := "success"
-	if rec.status >= 500 {
-		class = "failure"
+	p.mu.Lock()
+	pol := p.policy
+	p.mu.Unlock()
+	rt, rb, acc := &Route{}, DefaultRetryBudget, Accrual{}
+	if pol != nil {
+		rt, rb, acc = pol.route(req), pol.Budget, pol.Accrual
 	}
-	ns, dep := p.cfg.Namespace, pl.up.Deployment
-	p.total.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code, class).Inc()
-	p.latency.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code).Observe(ms)
+	start := time.Now()
+	p.budget.request(start, rb)
+	if rt.Timeout > 0 {
+		ctx, cancel := context.WithTimeout(req.Context(), rt.Timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
+	retries := rt.Retries
+	if req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 {
+		retries = 0 // the body cannot be sent again
+	}
+	ns := p.cfg.Namespace
+	var status int
+	var dep string
+	for attempt := 0; ; attempt++ {
+		pl := p.pick(req)
+		rep := pl.next(acc)
+		t0 := time.Now()
+		last := attempt >= retries
+		var buf *bufferedResponse
+		if last {
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			rep.proxy.ServeHTTP(rec, req)
+			status = rec.status
+		} else {
+			buf = &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+			rep.proxy.ServeHTTP(buf, req)
+			status = buf.status
+		}
+		elapsed := time.Since(t0)
+		failed := rt.failed(status)
+		pl.done(rep, elapsed, failed, acc)
+		dep = pl.up.Deployment
+		code, class := strconv.Itoa(status), classification(failed)
+		p.total.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code, class).Inc()
+		p.latency.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code).Observe(msOf(elapsed))
+		if last {
+			break
+		}
+		if failed && req.Context().Err() == nil && p.budget.allow(time.Now(), rb) {
+			continue
+		}
+		buf.writeTo(w)
+		break
+	}
+	code, class := strconv.Itoa(status), classification(rt.failed(status))
 	p.total.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, "true", code, class).Inc()
-	p.latency.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, "true", code).Observe(ms)
+	p.latency.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, "true", code).Observe(msOf(time.Since(start)))
+}
+
+func classification(failed bool) string {
+	if failed {
+		return "failure"
+	}
+	return "success"
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// bufferedResponse holds an attempt's response until the proxy knows it will not retry.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if !b.wrote {
+		b.status, b.wrote = code, true
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) writeTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
 }
 
 type statusRecorder struct {
@@ -320,6 +418,11 @@ type replica struct {
 	pending int
 	cost    float64 // peak-EWMA latency in ms as of stamp
 	stamp   time.Time
+	// Failure accrual: consecutive failures, the current penalty (non-zero once ejected, until
+	// a success) and the end of the ejection.
+	fails        int
+	penalty      time.Duration
+	ejectedUntil time.Time
 }
 
 // costAt decays the replica's latency estimate towards zero for the time it was not updated,
@@ -329,24 +432,38 @@ func (p *pool) costAt(r *replica, now time.Time) float64 {
 	return c * float64(r.pending+1)
 }
 
-func (p *pool) next() *replica {
+// next picks a replica among those not ejected by failure accrual (all of them when every one
+// is ejected: failing somewhere beats failing fast everywhere).
+func (p *pool) next(acc Accrual) *replica {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := time.Now()
+	cands := p.replicas
+	if acc.MaxFailures > 0 {
+		cands = make([]*replica, 0, len(p.replicas))
+		for _, r := range p.replicas {
+			if !now.Before(r.ejectedUntil) {
+				cands = append(cands, r)
+			}
+		}
+		if len(cands) == 0 {
+			cands = p.replicas
+		}
+	}
 	var r *replica
 	switch {
-	case len(p.replicas) == 1:
-		r = p.replicas[0]
+	case len(cands) == 1:
+		r = cands[0]
 	case p.balance == BalanceRoundRobin:
-		r = p.replicas[p.rr%len(p.replicas)]
+		r = cands[p.rr%len(cands)]
 		p.rr++
 	default:
-		i := rand.IntN(len(p.replicas))
-		j := rand.IntN(len(p.replicas) - 1)
+		i := rand.IntN(len(cands))
+		j := rand.IntN(len(cands) - 1)
 		if j >= i {
 			j++
 		}
-		a, b := p.replicas[i], p.replicas[j]
-		now := time.Now()
+		a, b := cands[i], cands[j]
 		if r = a; p.costAt(b, now) < p.costAt(a, now) {
 			r = b
 		}
@@ -356,13 +473,15 @@ func (p *pool) next() *replica {
 }
 
 // done records a response: a latency above the estimate replaces it at once (peak), a lower
-// one is averaged in with a weight that grows with the time since the last update.
-func (p *pool) done(r *replica, elapsed time.Duration) {
+// one is averaged in with a weight that grows with the time since the last update. Failures
+// accrue: MaxFailures in a row eject the replica for a penalty; a replica back from ejection
+// that fails again is ejected for twice as long (up to MaxPenalty).
+func (p *pool) done(r *replica, elapsed time.Duration, failed bool, acc Accrual) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r.pending--
 	now := time.Now()
-	ms := float64(elapsed) / float64(time.Millisecond)
+	ms := msOf(elapsed)
 	if ms > r.cost {
 		r.cost = ms
 	} else {
@@ -370,6 +489,23 @@ func (p *pool) done(r *replica, elapsed time.Duration) {
 		r.cost = r.cost*w + ms*(1-w)
 	}
 	r.stamp = now
+	if !failed {
+		r.fails, r.penalty = 0, 0
+		return
+	}
+	r.fails++
+	if acc.MaxFailures <= 0 || (r.fails < acc.MaxFailures && r.penalty == 0) {
+		return
+	}
+	switch {
+	case r.penalty == 0:
+		r.penalty = acc.MinPenalty
+	case now.Before(r.ejectedUntil):
+		return // answered a request sent before the ejection
+	default:
+		r.penalty = min(2*r.penalty, acc.MaxPenalty)
+	}
+	r.ejectedUntil, r.fails = now.Add(r.penalty), 0
 }
 
 // SetBalance changes how every version's replicas are balanced from the next request on.

@@ -2,8 +2,8 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"time"
@@ -13,7 +13,6 @@ import (
 	"github.com/trafficctl/trafficctl/internal/dataplane"
 	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/pkg/kube"
-	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
 // Component kinds a sandbox runs as its own processes.
@@ -120,8 +119,9 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return err
 	}
+	l := &live{c: c, ns: spec.Namespace, apex: spec.Apex}
 	p, err := dataplane.NewProxy(dataplane.ProxyConfig{Namespace: spec.Namespace, Client: spec.Client,
-		Upstreams: spec.Upstreams, Split: LiveSplit(c, spec.Namespace, spec.Apex), Balance: spec.Balance})
+		Upstreams: spec.Upstreams, Split: l.Split, Policy: l.Policy, Balance: spec.Balance})
 	if err != nil {
 		return err
 	}
@@ -148,6 +148,7 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 		fmt.Fprintln(w, p.Balance())
 	})
 	go p.Run(ctx)
+	go logErrors(ctx, p.Err)
 	return serveHTTP(ctx, spec, []net.Listener{pl, ml}, []http.Handler{p, admin})
 }
 
@@ -178,26 +179,29 @@ func serveHTTP(ctx context.Context, spec ComponentSpec, ls []net.Listener, hs []
 	return nil
 }
 
-// LiveSplit reads the apex's split through whichever router steers it (split.KindAuto). The
-// choice is kept for a few seconds, and made again at once when the chosen router finds
-// nothing, so a split written later by another router is followed.
-func LiveSplit(c *kube.Clients, ns, apex string) dataplane.SplitFunc {
-	var (
-		r  split.Router
-		at time.Time
-	)
-	return func(ctx context.Context) (*split.Split, error) {
-		if r == nil || time.Since(at) > 5*time.Second {
-			sel, err := split.Select(ctx, c, split.KindAuto, ns, apex, split.Options{})
-			if err != nil {
-				return nil, err
+// logErrors logs the data plane's errors reading the API server when they change, so that its
+// log explains why traffic does not follow a split.
+func logErrors(ctx context.Context, errf func() error) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		msg := ""
+		if err := errf(); err != nil {
+			msg = err.Error()
+		}
+		if msg != last {
+			if msg == "" {
+				log.Printf("reading the split and policy works again")
+			} else {
+				log.Printf("reading the split and policy: %s", msg)
 			}
-			r, at = sel.Router, time.Now()
+			last = msg
 		}
-		s, err := r.Get(ctx, ns, apex)
-		if errors.Is(err, split.ErrNotFound) {
-			r = nil
-		}
-		return s, err
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/trafficctl/trafficctl/internal/demoapp"
@@ -162,6 +164,37 @@ func TestUpStatusDown(t *testing.T) {
 			t.Fatalf("Prometheus has no web-v2 response_total after 15s: %s", body)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+
+	// A ServiceProfile with routes overrides HTTPRoutes (traffic back to the apex's default,
+	// web-v1) and its route timeouts apply.
+	sp := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "linkerd.io/v1alpha2", "kind": "ServiceProfile",
+		"metadata": map[string]any{"name": "web-svc.emojivoto.svc.cluster.local", "namespace": Namespace},
+		"spec": map[string]any{"routes": []any{map[string]any{"name": "GET /api/list",
+			"condition": map[string]any{"method": "GET", "pathRegex": "/api/list"}, "timeout": "200ms"}}}}}
+	if _, err := c.Dynamic.Resource(serviceProfiles).Namespace(Namespace).Create(ctx, sp, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for versionOf(t, st.Web) != "v1" {
+		if time.Now().After(deadline) {
+			t.Fatal("data plane still follows the HTTPRoute 10s after a ServiceProfile with routes appeared")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := SetBehaviour(ctx, st, "web-v1", -1, demoapp.Behaviour{Delay: 400 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{"/api/list": http.StatusGatewayTimeout, "/api/leaderboard": http.StatusOK} {
+		resp, err := http.Get(st.Web + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s with web-v1 400ms slow and a 200ms route timeout on /api/list: %s, want %d", path, resp.Status, want)
+		}
 	}
 
 	// A crashed component shows in status; a second up cleans up and starts afresh.
