@@ -102,8 +102,11 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		fmt.Fprintf(out, "namespace %s: %d pods, %d Services, %d routes, %s: %d findings\n",
 			r.Namespace, r.Pods, r.Services, r.Routes, edges, len(r.Findings))
 	}
-	if !r.TLSChecked {
+	switch {
+	case !r.TLSChecked:
 		fmt.Fprintln(o.f.Streams.ErrOut, "warning: mTLS of edges not checked: pass --prometheus URL (kubectl -n linkerd-viz port-forward svc/prometheus 9090)")
+	case r.Edges == 0:
+		fmt.Fprintf(o.f.Streams.ErrOut, "warning: no traffic to or from %s in the last %s, so no edge's mTLS is proven: send some traffic or widen --window\n", r.Namespace, model.Duration(o.window))
 	}
 	if len(r.Findings) > 0 {
 		return withExitCode(ExitCheckFailed, fmt.Errorf("namespace %s: %d findings", r.Namespace, len(r.Findings)))
