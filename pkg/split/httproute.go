@@ -282,8 +282,14 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 		res.Changes = h.changes(writes)
 		return res, nil
 	}
-	for _, w := range writes {
-		if _, err := h.send(ctx, w, []string{metav1.DryRunAll}); err != nil {
+	dryRunAll := []string{metav1.DryRunAll}
+	for i, w := range writes {
+		_, err := h.send(ctx, w, dryRunAll)
+		if apierrors.IsConflict(err) && w.orig != nil {
+			// Written since we read it: decide now, as the real write would.
+			writes[i], _, err = h.retry(ctx, w, opts.Force, edit, dryRunAll)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -295,7 +301,7 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 	for _, w := range writes {
 		out, err := h.send(ctx, w, nil)
 		if apierrors.IsConflict(err) && w.orig != nil {
-			w, out, err = h.retry(ctx, w, opts.Force, edit)
+			w, out, err = h.retry(ctx, w, opts.Force, edit, nil)
 		}
 		if err != nil {
 			return nil, h.rollback(ctx, done, err)
@@ -308,8 +314,8 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 }
 
 // retry re-reads a route whose update conflicted and applies edit again, unless its weights
-// moved since the first read and force is off.
-func (h *httpRoutes) retry(ctx context.Context, w routeWrite, force bool, edit func(*unstructured.Unstructured) error) (routeWrite, *unstructured.Unstructured, error) {
+// moved since the first read and force is off. dryRun is passed on to the update.
+func (h *httpRoutes) retry(ctx context.Context, w routeWrite, force bool, edit func(*unstructured.Unstructured) error, dryRun []string) (routeWrite, *unstructured.Unstructured, error) {
 	desc := h.describe(w.orig.GetNamespace(), w.orig.GetName())
 	for range conflictRetries {
 		fresh, err := h.resource(w.orig.GetNamespace()).Get(ctx, w.orig.GetName(), metav1.GetOptions{})
@@ -327,7 +333,7 @@ func (h *httpRoutes) retry(ctx context.Context, w routeWrite, force bool, edit f
 		if equality.Semantic.DeepEqual(fresh.Object, next.Object) {
 			return w, fresh, nil
 		}
-		out, err := h.send(ctx, w, nil)
+		out, err := h.send(ctx, w, dryRun)
 		if !apierrors.IsConflict(err) {
 			return w, out, err
 		}
@@ -372,6 +378,9 @@ func (h *httpRoutes) rollback(ctx context.Context, done []routeWrite, cause erro
 				origRules, _, _ := unstructured.NestedFieldCopy(w.orig.Object, "spec", "rules")
 				_ = unstructured.SetNestedField(cur.Object, origRules, "spec", "rules")
 				ann := cur.GetAnnotations()
+				if ann == nil {
+					ann = map[string]string{}
+				}
 				if v, ok := w.orig.GetAnnotations()[AnnotationHeader]; ok {
 					ann[AnnotationHeader] = v
 				} else {

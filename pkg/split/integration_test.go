@@ -478,37 +478,42 @@ func TestRacingWriters(t *testing.T) {
 // TestConcurrentSets runs several writers at once; each set either lands or is refused, and
 // the final weights are exactly those of one that landed.
 func TestConcurrentSets(t *testing.T) {
-	f := setup(t)
-	ctx := context.Background()
-	r := f.router(t, split.KindGateway, "")
-	if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 100, "web-v2", 0), split.SetOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	landed := map[int64]bool{}
-	var wg sync.WaitGroup
-	for i := int64(1); i <= 6; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := r.SetWeights(ctx, f.ns, "web-svc", []split.Backend{{Service: "web-v1", Weight: 100 - i}, {Service: "web-v2", Weight: i}}, split.SetOptions{})
-			switch {
-			case err == nil:
-				mu.Lock()
-				landed[i] = true
-				mu.Unlock()
-			case !errors.Is(err, split.ErrWeightsChanged):
-				t.Errorf("writer %d: %v", i, err)
+	for _, kind := range []split.Kind{split.KindGateway, split.KindSMI} {
+		t.Run(string(kind), func(t *testing.T) {
+			f := setup(t)
+			ctx := context.Background()
+			r := f.router(t, kind, smi.V1alpha2)
+			if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 100, "web-v2", 0), split.SetOptions{}); err != nil {
+				t.Fatal(err)
 			}
-		}()
-	}
-	wg.Wait()
-	s, err := r.Get(ctx, f.ns, "web-svc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(landed) == 0 || !landed[s.Backends[1].Weight] || !s.Uniform {
-		t.Errorf("final %v not from a writer that landed (%v)", s.Backends, landed)
+			var mu sync.Mutex
+			landed := map[int64]bool{}
+			var wg sync.WaitGroup
+			for i := int64(1); i <= 6; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := r.SetWeights(ctx, f.ns, "web-svc", []split.Backend{{Service: "web-v1", Weight: 100 - i}, {Service: "web-v2", Weight: i}}, split.SetOptions{})
+					switch {
+					case err == nil:
+						mu.Lock()
+						landed[i] = true
+						mu.Unlock()
+					case !errors.Is(err, split.ErrWeightsChanged):
+						t.Errorf("writer %d: %v", i, err)
+					}
+				}()
+			}
+			wg.Wait()
+			s, err := r.Get(ctx, f.ns, "web-svc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d of 6 concurrent sets landed, the others were refused; final %s", len(landed), split.FormatBackends(s.Backends))
+			if len(landed) == 0 || !landed[s.Backends[1].Weight] || !s.Uniform {
+				t.Errorf("final %v not from a writer that landed (%v)", s.Backends, landed)
+			}
+		})
 	}
 }
 
@@ -621,6 +626,33 @@ func TestFailedWriteRollsBack(t *testing.T) {
 		if !slices.Equal(rule.Backends, want) {
 			t.Errorf("%s rule %d = %v, want %v (rolled back / other writer's)", rule.Object, rule.Rule, rule.Backends, want)
 		}
+	}
+
+	// The same for a header route: the twins and the annotation written to a-routes go away.
+	cfg = interfere(f.c.Config, "b-routes", func() {
+		o, err := res.Get(ctx, "b-routes", metav1.GetOptions{})
+		if err == nil {
+			setWeights(t, o, split.KindGateway, 10, 90)
+			_, err = res.Update(ctx, o, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	if c, err = kube.NewClientsForConfig(cfg, f.ns, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = split.NewGatewayRouter(c, "v1").SetHeaderRoute(ctx, f.ns, "web-svc", split.HeaderMatch{Name: "x-canary", Value: "1"}, "web-v2", split.SetOptions{})
+	if !errors.Is(err, split.ErrWeightsChanged) {
+		t.Fatalf("ab error = %v, want ErrWeightsChanged", err)
+	}
+	a, err := res.Get(ctx, "a-routes", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _, _ := unstructured.NestedSlice(a.Object, "spec", "rules")
+	if len(rules) != 1 || a.GetAnnotations()[split.AnnotationHeader] != "" {
+		t.Errorf("a-routes not rolled back: %d rules, annotations %v", len(rules), a.GetAnnotations())
 	}
 }
 

@@ -112,8 +112,14 @@ func (r *SMIRouter) SetWeights(ctx context.Context, ns, apex string, bs []Backen
 		return res, nil
 	}
 	// The server checks every write before any is made, so that one it refuses changes nothing.
-	for _, w := range writes {
-		if _, err := r.send(ctx, w, []string{metav1.DryRunAll}); err != nil {
+	dryRunAll := []string{metav1.DryRunAll}
+	for i, w := range writes {
+		_, err := r.send(ctx, w, dryRunAll)
+		if apierrors.IsConflict(err) && w.orig != nil {
+			// Written since we read it: decide now, as the real write would.
+			writes[i], _, err = r.retry(ctx, w, bs, opts.Force, dryRunAll)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +131,7 @@ func (r *SMIRouter) SetWeights(ctx context.Context, ns, apex string, bs []Backen
 	for _, w := range writes {
 		out, err := r.send(ctx, w, nil)
 		if apierrors.IsConflict(err) && w.orig != nil {
-			w, out, err = r.retry(ctx, w, bs, opts.Force)
+			w, out, err = r.retry(ctx, w, bs, opts.Force, nil)
 		}
 		if err != nil {
 			return nil, r.rollback(ctx, done, err)
@@ -155,8 +161,9 @@ func (r *SMIRouter) send(ctx context.Context, w tsWrite, dryRun []string) (*smi.
 
 // retry re-reads a TrafficSplit whose update conflicted and writes the weights again, unless
 // another writer changed them and force is off. Labels, annotations and anything else the
-// other writer changed are kept: only the backends are replaced.
-func (r *SMIRouter) retry(ctx context.Context, w tsWrite, bs []Backend, force bool) (tsWrite, *smi.TrafficSplit, error) {
+// other writer changed are kept: only the backends are replaced. dryRun is passed on to the
+// update.
+func (r *SMIRouter) retry(ctx context.Context, w tsWrite, bs []Backend, force bool, dryRun []string) (tsWrite, *smi.TrafficSplit, error) {
 	for range conflictRetries {
 		fresh, err := r.smi.Get(ctx, r.read, w.orig.Namespace, w.orig.Name)
 		if err != nil {
@@ -167,7 +174,7 @@ func (r *SMIRouter) retry(ctx context.Context, w tsWrite, bs []Backend, force bo
 			return w, nil, &WeightsChangedError{Object: r.describe(fresh), Rule: -1, Read: was, Now: now}
 		}
 		w = tsWrite{orig: fresh, next: r.withBackends(fresh, bs)}
-		out, err := r.send(ctx, w, nil)
+		out, err := r.send(ctx, w, dryRun)
 		if !apierrors.IsConflict(err) {
 			return w, out, err
 		}
