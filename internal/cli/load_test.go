@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 func loadServer(t *testing.T, delay time.Duration) *httptest.Server {
@@ -246,5 +249,29 @@ func TestLoadMerge(t *testing.T) {
 	bad := writeFile(t, "bad.json", "{}")
 	if code, _, stderr := runCLI(t, "load", "merge", bad); code != ExitUsage || !strings.Contains(stderr, "bad.json") {
 		t.Errorf("exit %d stderr %q, want exit 2 naming the file", code, stderr)
+	}
+}
+
+// Ctrl-C (the context cancelled) stops the attack at once and still prints the report.
+func TestLoadAttackInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	srv := loadServer(t, 20*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := Run(ctx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		[]string{"load", "attack", srv.URL, "--rate", "100/s", "--duration", "60s", "-o", "json"})
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v after the interrupt", d)
+	}
+	if code != ExitError || !strings.Contains(errOut.String(), "attack interrupted after") {
+		t.Errorf("exit %d stderr %q", code, errOut.String())
+	}
+	var rep struct{ Requests int }
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Requests < 30 {
+		t.Errorf("partial report %q (err %v), want ~60 requests", out.String(), err)
 	}
 }
