@@ -142,6 +142,9 @@ func (o *profileOptions) Validate() error {
 	if o.merge != "" && o.emit != emitServiceProfile {
 		return usageErrorf("--merge updates a ServiceProfile: it cannot be used with --emit %s", o.emit)
 	}
+	if o.retryBudget != "" && o.emit != emitServiceProfile {
+		return usageErrorf("--retry-budget sets a ServiceProfile's budget: HTTPRoutes take retry.linkerd.io/limit instead; drop it or use --emit serviceprofile")
+	}
 	if o.template && (o.emit != emitServiceProfile || o.output != outputYAML || o.merge != "") {
 		return usageErrorf("--template prints commented ServiceProfile YAML: use it without --emit, -o json and --merge")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,6 +124,13 @@ func (p *Plan) RouteObjects() *RouteObjects {
 	}
 	for n, pol := range order {
 		idx := byPolicy[pol]
+		idx = slices.DeleteFunc(idx, func(i int) bool {
+			if len(regexes[i]) <= maxRegexLength {
+				return false
+			}
+			out.Skipped = append(out.Skipped, fmt.Sprintf("%s: its path regex has %d characters, over Gateway API's limit of %d; the catch-all serves it", p.Routes[i].Name, len(regexes[i]), maxRegexLength))
+			return true
+		})
 		var matches []gatewayv1.HTTPRouteMatch
 		var names []string
 		if n == 0 {
@@ -238,6 +246,9 @@ func grpcServiceMethod(path string) (string, string) {
 	return svc, method
 }
 
+// maxRegexLength is the Gateway API CRDs' limit on a path match value.
+const maxRegexLength = 1024
+
 // disjointRegexes gives every HTTP route an anchored regex that excludes the requests of the
 // routes before it (same method), so that at most one regex rule matches any request.
 func (p *Plan) disjointRegexes(out *RouteObjects) []string {
@@ -306,6 +317,17 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 		}
 		sb.WriteByte('$')
 		regexes[j] = sb.String()
+		if plain := "^" + b.PathRegex() + "$"; len(regexes[j]) > maxRegexLength && len(plain) <= maxRegexLength {
+			// Excluding the earlier routes made the regex too long for the CRD: keep the route
+			// and report the ties instead.
+			regexes[j], exact = plain, false
+			for i := 0; i < j; i++ {
+				a := &p.Routes[i]
+				if !a.GRPC && a.Method == b.Method && len(a.Segments) == len(b.Segments) && routesIntersect(a, b, rng) {
+					unresolved = append(unresolved, a.Name)
+				}
+			}
+		}
 		if !exact {
 			for _, a := range dedupe(unresolved) {
 				out.Ties = append(out.Ties, Overlap{First: a, Second: b.Name, Tie: true})

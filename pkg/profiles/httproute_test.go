@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
@@ -226,5 +227,44 @@ func TestSegmentMinus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHTTPRouteRegexLimit: regexes stay within the CRD's 1024 characters: a too long
+// exclusion falls back to the plain regex (with ties reported), a too long plain regex is
+// left to the catch-all with a warning.
+func TestHTTPRouteRegexLimit(t *testing.T) {
+	typer := func(string) (Part, bool) { return Part{Kind: KindAny, Regex: anyRegex}, true }
+	var ops []Operation
+	for i := range 200 {
+		path := fmt.Sprintf("/items/literal-%03d", i)
+		ops = append(ops, Operation{Method: "GET", Path: path, Segments: ParseTemplate(path, typer, nil)})
+	}
+	ops = append(ops, Operation{Method: "GET", Path: "/items/{id}", Segments: ParseTemplate("/items/{id}", typer, nil)})
+	var values []any
+	for i := range 150 {
+		values = append(values, fmt.Sprintf("value-%03d", i))
+	}
+	big := TypeParam(ParamSchema{Enum: values})
+	ops = append(ops, Operation{Method: "GET", Path: "/big/{v}", Segments: ParseTemplate("/big/{v}", func(string) (Part, bool) { return big, true }, nil)})
+	plan, err := NewPlan(&API{Operations: ops}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := plan.RouteObjects()
+	for _, r := range ro.HTTP {
+		for _, rule := range r.Spec.Rules {
+			for _, m := range rule.Matches {
+				if n := len(*m.Path.Value); n > maxRegexLength {
+					t.Errorf("%s: regex of %d characters", r.Name, n)
+				}
+			}
+		}
+	}
+	if len(ro.Skipped) != 1 || !strings.Contains(ro.Skipped[0], "GET /big/{v}") {
+		t.Errorf("skipped %v, want the enum route", ro.Skipped)
+	}
+	if len(ro.Ties) != 200 {
+		t.Errorf("%d ties reported, want 200 (each literal against /items/{id})", len(ro.Ties))
 	}
 }

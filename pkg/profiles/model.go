@@ -213,6 +213,9 @@ type ParamTyper func(name string) (p Part, ok bool)
 // ParseTemplate splits a path template into typed segments. Parameters the contract does not
 // define, and unbalanced braces, are reported through warn and treated leniently.
 func ParseTemplate(path string, typer ParamTyper, warn func(string)) []Segment {
+	if warn == nil {
+		warn = func(string) {}
+	}
 	raw := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	segs := make([]Segment, 0, len(raw))
 	for _, r := range raw {
