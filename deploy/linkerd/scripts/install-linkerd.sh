@@ -8,6 +8,7 @@
 #      and linkerd-viz
 #
 #   scripts/install-linkerd.sh [--ha] [--smi]
+# CERTS_DIR overrides where the trust anchor and issuer are kept (default deploy/linkerd/certs).
 # Idempotent: re-running upgrades each release to the pinned versions.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,7 @@ step "Gateway API CRDs ${GATEWAY_API_VERSION}"
 kubectl apply --server-side -f "https://github.com/kubernetes-sigs/gateway-api/releases/download/${GATEWAY_API_VERSION}/experimental-install.yaml"
 
 step "trust anchor and issuer"
-certs=$here/certs
+certs=${CERTS_DIR:-$here/certs}
 [[ -f $certs/issuer.key ]] || "$here/scripts/gen-certs.sh" "$certs"
 
 helm repo add linkerd-edge https://helm.linkerd.io/edge --force-update >/dev/null
