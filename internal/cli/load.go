@@ -44,6 +44,8 @@ Only send load to services you own.`,
 		newLoadCapacityCommand(f),
 		newLoadCompareCommand(f),
 		newLoadMergeCommand(f),
+		newLoadJobCommand(f),
+		newLoadCollectCommand(f),
 	)
 	return cmd
 }

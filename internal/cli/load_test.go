@@ -14,6 +14,9 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
 func loadServer(t *testing.T, delay time.Duration) *httptest.Server {
@@ -273,5 +276,35 @@ func TestLoadAttackInterrupted(t *testing.T) {
 	var rep struct{ Requests int }
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Requests < 30 {
 		t.Errorf("partial report %q (err %v), want ~60 requests", out.String(), err)
+	}
+}
+
+func TestLoadJobAndCollect(t *testing.T) {
+	sc := writeFile(t, "demo.yaml", "targets:\n  - {url: http://web-svc.emojivoto:8080/api/list}\nstages:\n  - {type: constant, rate: 50, duration: 30s}\nthresholds: {p99: 200ms}\n")
+	code, stdout, stderr := runCLI(t, "load", "job", sc, "--replicas", "3", "-n", "emojivoto")
+	if code != ExitOK {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{"kind: ConfigMap", "kind: Job", "name: loadtest-demo", "namespace: emojivoto", "parallelism: 3", "completionMode: Indexed",
+		"image: " + load.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.io/load-thresholds"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("rendered job lacks %q:\n%s", w, stdout)
+		}
+	}
+	if code, _, stderr := runCLI(t, "load", "job", sc, "--replicas", "0"); code != ExitUsage || !strings.Contains(stderr, "--replicas 0") {
+		t.Errorf("replicas 0: exit %d %q", code, stderr)
+	}
+
+	env := testenv.Require(t)
+	ns := env.Namespace(t)
+	base := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
+	code, stdout, stderr = runCLI(t, append(base, "load", "job", sc, "--replicas", "2", "--apply")...)
+	if code != ExitOK || !strings.Contains(stdout, "configmap/loadtest-demo applied") || !strings.Contains(stdout, "job/loadtest-demo applied") {
+		t.Fatalf("apply: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	// No kubelet runs in the test environment: the job never finishes, so no verdict yet.
+	code, _, stderr = runCLI(t, append(base, "load", "collect", "loadtest-demo")...)
+	if code != ExitUndecided || !strings.Contains(stderr, "0 of 2 attackers done") {
+		t.Errorf("collect: exit %d stderr %q, want exit 4", code, stderr)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // ErrBadResults is wrapped by errors about unreadable report or results files.
 var ErrBadResults = errors.New("bad results")
 
-// ReadReport reads a report written by `trafficctl load ... -o json`, or a results stream in
+// ReadReport reads a report written by `trafficctl load attack|run -o json`, or a results stream in
 // any of vegeta's encodings (gob, JSON lines, CSV), which is summarised on the fly (without
 // intended send times the corrected latencies equal the raw ones).
 func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
@@ -25,12 +25,22 @@ func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var rep Report
-		if err := json.Unmarshal(trimmed, &rep); err == nil && rep.RawHDR != "" {
-			if err := rep.DecodeHDR(); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrBadResults, err)
+		// An attack's report, or a scenario's result whose total is one.
+		var rep struct {
+			Report
+			Total *Report `json:"total"`
+		}
+		if err := json.Unmarshal(trimmed, &rep); err == nil {
+			r := &rep.Report
+			if r.RawHDR == "" && rep.Total != nil {
+				r = rep.Total
 			}
-			return &rep, nil
+			if r.RawHDR != "" {
+				if err := r.DecodeHDR(); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrBadResults, err)
+				}
+				return r, nil
+			}
 		}
 	}
 	dec := vegeta.DecoderFor(bytes.NewReader(data))

@@ -1,0 +1,209 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+const (
+	// DefaultImage is the attacker image: the pinned release built from deploy/trafficctl.
+	DefaultImage = "ghcr.io/trafficctl/trafficctl:v0.1.0"
+	// ThresholdsAnnotation carries the scenario's thresholds from `load job` to `load collect`.
+	ThresholdsAnnotation = "trafficctl.io/load-thresholds"
+	// AttackerContainer is the name of the container whose log holds a replica's report.
+	AttackerContainer = "attacker"
+	scenarioMount     = "/etc/trafficctl"
+	scenarioKey       = "scenario.yaml"
+)
+
+// ErrJobNotFinished is returned by Collect while attackers are still running.
+var ErrJobNotFinished = errors.New("load job not finished")
+
+// JobOptions describe a load job.
+type JobOptions struct {
+	Name, Namespace, Image string
+	Replicas               int32
+	// Scenario is the scenario file as written; it travels in a ConfigMap.
+	Scenario   []byte
+	Thresholds Thresholds
+}
+
+// RenderJob returns the ConfigMap holding the scenario and an Indexed Job of Replicas
+// attacker pods, each running the whole scenario (so the total load is Replicas times the
+// scenario's rates) and printing its JSON report, histograms included, to its log.
+func RenderJob(o JobOptions) ([]*unstructured.Unstructured, error) {
+	if o.Replicas < 1 {
+		return nil, fmt.Errorf("replicas must be at least 1")
+	}
+	th, err := json.Marshal(o.Thresholds)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{
+		"app.kubernetes.io/name":       "trafficctl-load",
+		"app.kubernetes.io/instance":   o.Name,
+		"app.kubernetes.io/managed-by": "trafficctl",
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: labels},
+		Data:       map[string]string{scenarioKey: string(o.Scenario)},
+	}
+	job := &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: o.Name, Namespace: o.Namespace, Labels: labels,
+			Annotations: map[string]string{ThresholdsAnnotation: string(th)},
+		},
+		Spec: batchv1.JobSpec{
+			Parallelism:    ptr.To(o.Replicas),
+			Completions:    ptr.To(o.Replicas),
+			CompletionMode: ptr.To(batchv1.IndexedCompletion),
+			// A failed attacker is a result, not something to retry: a retry would add load.
+			BackoffLimit:            ptr.To(int32(0)),
+			TTLSecondsAfterFinished: ptr.To(int32(3600)),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels: labels,
+					// The proxy runs as a native sidecar, so it exits with the attack and the Job completes.
+					Annotations: map[string]string{"config.alpha.linkerd.io/proxy-enable-native-sidecar": "true"},
+				},
+				Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						RunAsUser:      ptr.To(int64(65532)),
+						RunAsGroup:     ptr.To(int64(65532)),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:  AttackerContainer,
+						Image: o.Image,
+						// Thresholds are checked on the merged result by `load collect`, so a
+						// replica reports and exits 0 whatever its own figures.
+						Args: []string{"load", "run", scenarioMount + "/" + scenarioKey, "-o", "json", "--fail-on-breach=false"},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+						},
+						VolumeMounts: []corev1.VolumeMount{{Name: "scenario", MountPath: scenarioMount, ReadOnly: true}},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+					Volumes: []corev1.Volume{{
+						Name: "scenario",
+						VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: o.Name},
+						}},
+					}},
+				},
+			},
+		},
+	}
+	var out []*unstructured.Unstructured
+	for _, obj := range []runtime.Object{cm, job} {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{Object: m}
+		// Server-side apply with strict validation rejects the converter's null creationTimestamp.
+		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+		unstructured.RemoveNestedField(u.Object, "status")
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// LogReader opens the log of one container of a pod.
+type LogReader func(ctx context.Context, namespace, pod, container string) (io.ReadCloser, error)
+
+// PodLogs reads logs through the API server.
+func PodLogs(kc kubernetes.Interface) LogReader {
+	return func(ctx context.Context, namespace, pod, container string) (io.ReadCloser, error) {
+		return kc.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
+	}
+}
+
+// Collected is the merged result of a load job.
+type Collected struct {
+	Job        string            `json:"job"`
+	Replicas   int               `json:"replicas"`
+	Report     *Report           `json:"report"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Passed     bool              `json:"passed"`
+}
+
+// Collect reads the reports of a finished load job's attackers from their logs, merges them
+// and checks the job's thresholds. It returns ErrJobNotFinished while attackers still run.
+func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, namespace, name string) (*Collected, error) {
+	job, err := kc.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get job %s/%s: %w", namespace, name, err)
+	}
+	want := int32(1)
+	if job.Spec.Completions != nil {
+		want = *job.Spec.Completions
+	}
+	if job.Status.Succeeded+job.Status.Failed < want {
+		return nil, fmt.Errorf("%w: %d of %d attackers done in job %s/%s; retry when it completes",
+			ErrJobNotFinished, job.Status.Succeeded+job.Status.Failed, want, namespace, name)
+	}
+	pods, err := kc.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + name})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of job %s/%s: %w", namespace, name, err)
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	var reps []*Report
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodSucceeded {
+			continue
+		}
+		rc, err := logs(ctx, namespace, p.Name, AttackerContainer)
+		if err != nil {
+			return nil, fmt.Errorf("read log of pod %s/%s: %w", namespace, p.Name, err)
+		}
+		rep, err := ReadReport(rc, DefaultLateThreshold)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w", namespace, p.Name, err)
+		}
+		reps = append(reps, rep)
+	}
+	if len(reps) == 0 {
+		return nil, fmt.Errorf("%w: no attacker of job %s/%s succeeded: see 'kubectl logs -n %s -l batch.kubernetes.io/job-name=%s'",
+			ErrBadResults, namespace, name, namespace, name)
+	}
+	merged, err := MergeReports(reps)
+	if err != nil {
+		return nil, err
+	}
+	var th Thresholds
+	if s := job.Annotations[ThresholdsAnnotation]; s != "" {
+		if err := json.Unmarshal([]byte(s), &th); err != nil {
+			return nil, fmt.Errorf("job %s/%s: annotation %s: %w", namespace, name, ThresholdsAnnotation, err)
+		}
+	}
+	c := &Collected{Job: name, Replicas: len(reps), Report: merged, Thresholds: th.Check(merged), Passed: true}
+	for _, t := range c.Thresholds {
+		c.Passed = c.Passed && t.Passed
+	}
+	return c, nil
+}

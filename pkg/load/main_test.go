@@ -1,0 +1,10 @@
+package load
+
+import (
+	"testing"
+
+	"github.com/trafficctl/trafficctl/internal/testenv"
+)
+
+// TestMain lets the load job tests run against the real test API server (testenv.Require).
+func TestMain(m *testing.M) { testenv.Main(m) }
