@@ -38,13 +38,13 @@ var Queries = map[string]string{
 	"canary-phase":  `max by (phase) (trafficctl_canary_phase{namespace="` + VarNamespace + `",apex="` + VarApex + `"}) == 1`,
 	"request-rate":  `sum by (deployment) (rate(request_total{` + inbound + `}[` + VarInterval + `]))`,
 	// Flagger's success rate, per version.
-	"success-rate": `sum by (deployment) (rate(response_total{` + inbound + `,classification!="failure"}[` + VarInterval + `])) / sum by (deployment) (rate(response_total{` + inbound + `}[` + VarInterval + `])) * 100`,
-	"latency-p50":  latency(0.50),
-	"latency-p95":  latency(0.95),
-	"latency-p99":  latency(0.99),
+	"success-rate":       `sum by (deployment) (rate(response_total{` + inbound + `,classification!="failure"}[` + VarInterval + `])) / sum by (deployment) (rate(response_total{` + inbound + `}[` + VarInterval + `])) * 100`,
+	"latency-p50":        latency(0.50),
+	"latency-p95":        latency(0.95),
+	"latency-p99":        latency(0.99),
 	"failures-by-status": `sum by (deployment, status_code) (rate(response_total{` + inbound + `,classification="failure"}[` + VarInterval + `]))`,
 	// What the split really sends each backend, from the clients' HTTPRoute backend metrics.
-	"backend-share": `sum by (backend_name) (rate(outbound_http_route_backend_response_statuses_total{parent_name="` + VarApex + `"}[` + VarInterval + `])) / ignoring (backend_name) group_left sum(rate(outbound_http_route_backend_response_statuses_total{parent_name="` + VarApex + `"}[` + VarInterval + `])) * 100`,
+	"backend-share":       `sum by (backend_name) (rate(outbound_http_route_backend_response_statuses_total{parent_name="` + VarApex + `"}[` + VarInterval + `])) / ignoring (backend_name) group_left sum(rate(outbound_http_route_backend_response_statuses_total{parent_name="` + VarApex + `"}[` + VarInterval + `])) * 100`,
 	"responses-by-status": `sum by (status_code) (rate(response_total{` + inbound + `}[` + VarInterval + `]))`,
 	"mtls-share":          `sum(rate(response_total{namespace="` + VarNamespace + `",direction="outbound",tls="true"}[` + VarInterval + `])) / sum(rate(response_total{namespace="` + VarNamespace + `",direction="outbound"}[` + VarInterval + `])) * 100`,
 }
