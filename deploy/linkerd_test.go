@@ -360,6 +360,10 @@ func TestIngressConsistent(t *testing.T) {
 	if lookup(values, "deployment", "podAnnotations", "linkerd.io/inject") != "ingress" {
 		t.Errorf("Traefik is not meshed in Linkerd's ingress mode")
 	}
+	// The cluster default admits only meshed clients; the edge must admit the internet.
+	if lookup(values, "deployment", "podAnnotations", "config.linkerd.io/default-inbound-policy") != "all-unauthenticated" {
+		t.Errorf("Traefik's pods would refuse unmeshed (external) clients under the cluster's default inbound policy")
+	}
 	var route *unstructured.Unstructured
 	for _, o := range kustomizeBuild(t, "emojivoto/base") {
 		if o.GetKind() == "HTTPRoute" && o.GetName() == "web-ingress" {
