@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -91,7 +90,7 @@ func linkerdPick(t *testing.T, ro *RouteObjects, method, path string) []string {
 				}
 				switch *match.Path.Type {
 				case gatewayv1.PathMatchRegularExpression:
-					if !regexp.MustCompile(*match.Path.Value).MatchString(path) {
+					if !matchWhole(*match.Path.Value, path) {
 						continue
 					}
 					s.length = len(path)

@@ -137,11 +137,7 @@ func firstMatch(t *testing.T, sp *ServiceProfile, method, path string) string {
 		if r.Condition.Method != "" && r.Condition.Method != method {
 			continue
 		}
-		re, err := regexp.Compile("^(?:" + r.Condition.PathRegex + ")$")
-		if err != nil {
-			t.Fatalf("route %q: regex %q does not compile: %v", r.Name, r.Condition.PathRegex, err)
-		}
-		if re.MatchString(path) {
+		if matchWhole(r.Condition.PathRegex, path) {
 			return r.Name
 		}
 	}
@@ -289,6 +285,9 @@ func TestNoTopLevelNot(t *testing.T) {
 		for _, r := range plan.ServiceProfile().Spec.Routes {
 			if len(r.Condition.Not) > 0 {
 				t.Errorf("%s: route %q has a top-level not", file, r.Name)
+			}
+			if _, err := regexp.Compile(r.Condition.PathRegex); err != nil {
+				t.Errorf("%s: route %q: regex does not compile: %v", file, r.Name, err)
 			}
 		}
 	}
