@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 TIMING_PKGS := ./pkg/load/...
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help build test test-short test-integration lint bench testbins fetch-crds clean
+.PHONY: help build test test-short lint bench testbins fetch-crds generate clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ testbins: ## build etcd + kube-apiserver for the integration tests (cached in ~/
 
 fetch-crds: ## download the upstream CRDs at pinned versions (needs network)
 	scripts/fetch-crds.sh
+
+generate: ## regenerate committed generated files (protobuf Go code, dashboards, emojivoto profiles); tests check they are current
+	$(GO) run ./internal/gogen/cmd/genproto
+	$(GO) test ./pkg/dashboards -run TestGenerated -update
+	$(GO) test ./test/e2e -run TestEmojivotoProfiles -update
 
 clean: ## remove build output
 	rm -rf bin dist
