@@ -377,6 +377,9 @@ func (r *reader) serverBase(servers openapi3.Servers, loc string) (string, error
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			raw = raw[:i]
+		}
 		// A URL template that is still not a URL: take what looks like its path.
 		if i := strings.Index(raw, "://"); i >= 0 {
 			raw = raw[i+3:]
@@ -397,7 +400,7 @@ func (r *reader) serverBase(servers openapi3.Servers, loc string) (string, error
 func cleanBase(p string) string {
 	var keep []string
 	for _, seg := range strings.Split(p, "/") {
-		if seg == "" || strings.ContainsAny(seg, "{}") {
+		if seg == "" || seg == "." || strings.ContainsAny(seg, "{}") {
 			continue
 		}
 		keep = append(keep, seg)

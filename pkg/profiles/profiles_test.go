@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -360,4 +361,23 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("regex %q does not match its own sample %q", op.PathRegex(), b.String())
 		}
 	})
+}
+
+func TestServerBase(t *testing.T) {
+	cases := map[string]string{
+		"https://api.example.com/v1/":          "/v1",
+		"https://api.example.com":              "",
+		"/api":                                 "/api",
+		"./v2":                                 "/v2",
+		"v3/x":                                 "/v3/x",
+		"{scheme}://host/{missing}/base":       "/base",
+		"https://{host}:{port}/a b/c?x=1#frag": "/a b/c",
+	}
+	for in, want := range cases {
+		r := &reader{source: "t", warn: func(string) {}}
+		got, err := r.serverBase(openapi3.Servers{{URL: in}}, "servers")
+		if err != nil || got != want {
+			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+		}
+	}
 }

@@ -127,6 +127,9 @@ func (r *reader) swagger2(data []byte) (*API, error) {
 		return nil, err
 	}
 	for _, path := range sortedKeys(paths) {
+		if strings.HasPrefix(path, "x-") {
+			continue // an extension of the paths object, not a path
+		}
 		if err := r2.pathItem(basePath, path, paths[path], rootPol); err != nil {
 			return nil, err
 		}
