@@ -102,7 +102,8 @@ func attachment(route *unstructured.Unstructured, ns, apex string) (ports []int6
 
 // Get reports the weights on every rule of every HTTPRoute attached to apex.
 func (h *httpRoutes) Get(ctx context.Context, ns, apex string) (*Split, error) {
-	if _, err := ApexService(ctx, h.clients.Kube, ns, apex); err != nil {
+	apexSvc, err := ApexService(ctx, h.clients.Kube, ns, apex)
+	if err != nil {
 		return nil, err
 	}
 	routes, err := h.list(ctx, ns, apex)
@@ -127,6 +128,9 @@ func (h *httpRoutes) Get(ctx context.Context, ns, apex string) (*Split, error) {
 			}
 			s.Rules = append(s.Rules, rs)
 		}
+	}
+	if ports := uncoveredPorts(routes, apexSvc); len(ports) > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("no catch-all rule covers port(s) %v of %s: Linkerd answers 404 to requests no rule matches (`split set` adds one)", ports, apex))
 	}
 	return s, nil
 }

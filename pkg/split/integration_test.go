@@ -229,6 +229,10 @@ func TestHTTPRouteRoutersWeightEveryRule(t *testing.T) {
 			ctx := context.Background()
 			f.profileRoutes(t, tc.gvr)
 			r := f.router(t, tc.kind, "")
+			s, err := r.Get(ctx, f.ns, "web-svc")
+			if err != nil || len(s.Backends) != 0 || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "no catch-all rule covers port(s) [8080]") {
+				t.Fatalf("Get of per-route routes only: %+v, %v", s, err)
+			}
 			res, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 90, "web-v2", 10), split.SetOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -262,11 +266,11 @@ func TestHTTPRouteRoutersWeightEveryRule(t *testing.T) {
 			if weighted != 4 {
 				t.Errorf("weighted rules = %d, want 4", weighted)
 			}
-			s, err := r.Get(ctx, f.ns, "web-svc")
+			s, err = r.Get(ctx, f.ns, "web-svc")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 90, "web-v2", 10)) || len(s.Rules) != 4 {
+			if !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 90, "web-v2", 10)) || len(s.Rules) != 4 || len(s.Warnings) != 0 {
 				t.Errorf("Get = %+v", s)
 			}
 			// Shifting again changes only the weights; no second catch-all.

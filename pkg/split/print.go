@@ -17,6 +17,9 @@ func PrintTable(w io.Writer, s *Split) error {
 	if !s.Uniform {
 		fmt.Fprintf(tw, "WARNING\trules disagree on the weights: `split set` makes them uniform\n")
 	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(tw, "WARNING\t%s\n", w)
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "BACKEND\tWEIGHT\tSHARE")
 	if len(s.Backends) == 0 {

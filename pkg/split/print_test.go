@@ -34,7 +34,8 @@ func TestPrintTableGolden(t *testing.T) {
 		}},
 		{"apex-only", &Split{
 			Router: KindLinkerd, Namespace: "emojivoto", Apex: "web-svc", Uniform: true,
-			Rules: []RuleSplit{{Object: "HTTPRoute.policy.linkerd.io emojivoto/web-svc-api", Rule: 0, Match: "PathPrefix /api"}},
+			Rules:    []RuleSplit{{Object: "HTTPRoute.policy.linkerd.io emojivoto/web-svc-api", Rule: 0, Match: "PathPrefix /api"}},
+			Warnings: []string{"no catch-all rule covers port(s) [8080] of web-svc: Linkerd answers 404 to requests no rule matches (`split set` adds one)"},
 		}},
 	}
 	for _, tt := range tests {

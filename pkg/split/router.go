@@ -108,6 +108,8 @@ type Split struct {
 	Uniform bool `json:"uniform"`
 	// Rules lists every object (and, for HTTPRoutes, every rule) that steers apex.
 	Rules []RuleSplit `json:"rules"`
+	// Warnings point out gaps, such as apex ports no catch-all rule covers.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RuleSplit is what one object or HTTPRoute rule does with apex's traffic.
