@@ -43,6 +43,7 @@ the ConfigMap trafficctl-canary-<apex>, so a killed run resumes where it stopped
 		newCanaryControlCommand(f, "resume", "Continue a paused canary"),
 		newCanaryHistoryCommand(f),
 		newCanaryControllerCommand(f),
+		newCanaryBenchCommand(f),
 	)
 	return cmd
 }
@@ -376,4 +377,37 @@ func newCanaryRouter(ctx context.Context, cl *kube.Clients, kind, ns, apex strin
 		return nil, usageErrorf("%v", err)
 	}
 	return r, err
+}
+
+type canaryBenchOptions struct {
+	f    *Factory
+	spec canarySpecFlags
+}
+
+func newCanaryBenchCommand(f *Factory) *cobra.Command {
+	o := &canaryBenchOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "bench [FILE]",
+		Short: "Replay simulated traffic against a spec's policy and a Flagger-style one",
+		Long: `Replay the same simulated traffic (100 rps, 10 s scrapes, stable error rate 0.1 %, first weight
+5 %) against the spec's policy and a Flagger-style policy (30 s interval, threshold 5, 5 % steps
+up to 50 %): a fully broken and a 5 % broken canary, healthy canaries at 100 rps, and 20 healthy
+runs at 5 rps. Without a FILE or flags it uses trafficctl's benchmark spec (steps 5,10,25,50,100,
+analysis every 5 s, 25 canary requests per step, success rate >= 99 %).`,
+		Example: `  trafficctl canary bench
+  trafficctl canary bench web-canary.yaml`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := canary.BenchSpec()
+			if len(args) == 1 || cmd.Flags().NFlag() > 0 {
+				var err error
+				if c, err = o.spec.build(cmd, args); err != nil {
+					return err
+				}
+			}
+			return canary.PrintComparison(f.Streams.Out, canary.Compare(c))
+		},
+	}
+	o.spec.add(cmd.Flags())
+	return cmd
 }

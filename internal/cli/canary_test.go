@@ -25,6 +25,8 @@ func TestCanaryPlanCommand(t *testing.T) {
 		{"promote on no data", append(flagsOnly, "--on-no-data", "promote"), ExitUsage, "never promote"},
 		{"no file, missing flags", []string{"canary", "plan", "--apex", "web-svc"}, ExitUsage, "give a spec FILE, or at least --apex, --stable and --canary"},
 		{"missing file", []string{"canary", "plan", "nope.yaml"}, ExitUsage, "no such file"},
+		{"bench", []string{"canary", "bench"}, ExitOK, "healthy 0.1% errors, 5 rps    flagger-style"},
+		{"bench of a spec with a gate", []string{"canary", "bench", file}, ExitOK, "healthy 0.1% errors, 100 rps  trafficctl     20    20"},
 		{"bad rps", []string{"canary", "plan", file, "--rps", "0"}, ExitUsage, "--rps must be positive"},
 	}
 	for _, tt := range tests {

@@ -310,13 +310,18 @@ func RunCase(bc BenchCase, name string, newPolicy func() SimPolicy) CaseSummary 
 	return s
 }
 
-// Compare runs every benchmark case against trafficctl's policy for c and the Flagger-style
-// policy.
+// Compare runs every benchmark case against trafficctl's policy for c (manual gates approved at
+// once: the benchmark measures the automation) and the Flagger-style policy. The simulation
+// feeds the success-rate test only; latency and custom checks see no regression.
 func Compare(c *Canary) []CaseSummary {
 	var out []CaseSummary
 	for _, bc := range BenchCases() {
 		out = append(out,
-			RunCase(bc, "trafficctl", func() SimPolicy { return NewSpecPolicy(c) }),
+			RunCase(bc, "trafficctl", func() SimPolicy {
+				p := NewSpecPolicy(c)
+				p.ApproveGates = true
+				return p
+			}),
 			RunCase(bc, "flagger-style", func() SimPolicy { return NewFlaggerPolicy() }))
 	}
 	return out
