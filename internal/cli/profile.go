@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
@@ -51,14 +52,19 @@ func newProfileCommand(f *Factory) *cobra.Command {
 		Long: `Generate per-route Linkerd policy from an API contract.
 
 Reads Swagger 2.0 and OpenAPI 3.0/3.1 documents (JSON or YAML, from a file, a URL or - for
-stdin), or protobuf files (every RPC becomes a POST route /package.Service/Method, retryable
-when its idempotency_level is IDEMPOTENT or NO_SIDE_EFFECTS). Every operation becomes a route named "METHOD /full/path/template"; path parameters are
-typed from their schema (integer, uuid, enum, pattern) and routes are ordered by specificity, so
-that a request for an operation is matched first by that operation's route. Overlaps that no
-order can resolve are reported on stderr.
+stdin), or protobuf files. Every operation becomes a route named "METHOD /full/path/template"
+(every RPC a POST route "/package.Service/Method", retryable when its idempotency_level is
+IDEMPOTENT or NO_SIDE_EFFECTS). Path parameters are typed from their schema (integer, uuid,
+enum, pattern) and routes are ordered by specificity, so that a request for an operation is
+matched first by that operation's route; overlaps no order can resolve are reported on stderr.
 
 x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and operation level
-(the innermost wins); x-linkerd-failure on a response overrides Linkerd's default classification.`,
+(the innermost wins); x-linkerd-failure on a response overrides Linkerd's default classification
+(5xx fails).
+
+--emit httproute prints Gateway API HTTPRoutes (GRPCRoutes for proto input) attached to the
+Service instead: one per retry/timeout policy with Linkerd's annotations, a catch-all rule, and
+regexes made disjoint because Linkerd's route precedence does not follow listed order.`,
 		Example: `  # ServiceProfile for the web Service, ready for server-side apply
   trafficctl profile web -n emojivoto --openapi web.yaml | kubectl apply --server-side -f -
 
@@ -123,6 +129,12 @@ func (o *profileOptions) Complete(args []string) error {
 func (o *profileOptions) Validate() error {
 	if err := validateOutput(o.output, outputYAML, outputJSON); err != nil {
 		return err
+	}
+	if errs := validation.IsDNS1035Label(o.service); len(errs) > 0 {
+		return usageErrorf("invalid Service name %q: %s", o.service, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Label(o.namespace); len(errs) > 0 {
+		return usageErrorf("invalid namespace %q: %s", o.namespace, strings.Join(errs, "; "))
 	}
 	sources := 0
 	for _, set := range []bool{o.openapi != "", len(o.protos) > 0, o.template} {
@@ -195,8 +207,11 @@ func (o *profileOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	for _, ov := range plan.Overlaps {
-		o.warn(ov.String())
+	if o.emit == emitServiceProfile {
+		// HTTPRoutes have their own precedence: their ties are reported by objects.
+		for _, ov := range plan.Overlaps {
+			o.warn(ov.String())
+		}
 	}
 	objs, err := o.objects(cmd.Context(), plan)
 	if err != nil {

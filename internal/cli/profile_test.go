@@ -52,6 +52,7 @@ func TestProfileCommand(t *testing.T) {
 		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitOK,
 			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
 		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
+		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
 		{"no source", []string{"profile", "web"}, ExitUsage, nil, []string{"pass exactly one of"}},
 		{"two sources", []string{"profile", "web", "--openapi", "a.yaml", "--template"}, ExitUsage, nil, []string{"pass exactly one of"}},
 		{"bad retries", []string{"profile", "web", "--openapi", "a.yaml", "--retries", "always"}, ExitUsage, nil, []string{"--retries"}},
