@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/testenv"
 )
@@ -124,5 +126,29 @@ func TestProfileApply(t *testing.T) {
 	routes, _, _ := unstructured.NestedSlice(got.Object, "spec", "routes")
 	if len(routes) != 4 {
 		t.Errorf("stored profile has %d routes, want 4", len(routes))
+	}
+}
+
+// TestProfileStdin: `--openapi -` reads the contract from stdin, and `lint -` checks what
+// profile printed, as in `trafficctl profile ... | trafficctl lint -`.
+func TestProfileStdin(t *testing.T) {
+	spec, err := os.ReadFile(profileSpecs + "petstore-v31.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(in string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut}, args)
+		return code, out.String(), errOut.String()
+	}
+	code, routes, stderr := run(string(spec), "profile", "pets", "-n", "shop", "--openapi", "-", "--emit", "httproute")
+	if code != ExitOK || !strings.Contains(routes, "value: ^/api/pets/[0-9]+$") {
+		t.Fatalf("profile from stdin: exit %d\n%s\n%s", code, routes, stderr)
+	}
+	if code, out, stderr := run(routes, "lint", "-"); code != ExitOK || out != "" {
+		t.Errorf("lint of generated routes: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, out, _ := run("not: [a, spec", "profile", "pets", "--openapi", "-"); code != ExitUsage || out != "" {
+		t.Errorf("bad stdin: exit %d, stdout %q", code, out)
 	}
 }
