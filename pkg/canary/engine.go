@@ -162,6 +162,9 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 			}
 			continue
 		case st.Phase.Terminal():
+			if err := e.ensureWeights(ctx, store, rec); err != nil {
+				return "", err
+			}
 			e.printf("canary %s %s at %d%%: %s", c.Metadata.Name, st.Phase, st.Weight, st.Message)
 			return st.Phase, nil
 		case st.Phase == PhasePaused:
@@ -327,6 +330,33 @@ func FinishShift(ctx context.Context, store *Store, router split.Router, rec *Re
 		return nil, nil
 	})
 	return err
+}
+
+// ensureWeights re-applies a finished rollout's final weights when the split differs: a write
+// of this engine that raced with an abort may have landed after the abort's.
+func (e *Engine) ensureWeights(ctx context.Context, store *Store, rec *Record) error {
+	if rec.State.Step < 0 {
+		return nil // no traffic ever moved
+	}
+	cur, err := e.Router.Get(ctx, store.ns, rec.Spec.Spec.Apex)
+	if err != nil && !errors.Is(err, split.ErrNotFound) {
+		return fmt.Errorf("read the split of %s/%s: %w", store.ns, rec.Spec.Spec.Apex, err)
+	}
+	if err == nil && cur.Uniform {
+		w := map[string]int64{}
+		for _, b := range cur.Backends {
+			w[b.Service] += b.Weight
+		}
+		st, sp := rec.State, rec.Spec.Spec
+		var total int64
+		for _, v := range w {
+			total += v
+		}
+		if total > 0 && w[sp.Stable.Service]+w[sp.Canary.Service] == total && w[sp.Canary.Service]*100 == int64(st.Weight)*total {
+			return nil
+		}
+	}
+	return FinishShift(ctx, store, e.Router, rec)
 }
 
 // DeploymentAvailable reports, as an error, why Deployment ns/name cannot take traffic yet.
