@@ -64,8 +64,8 @@ func index(t *testing.T, calls []string, re string) int {
 
 // TestInstallScript runs install-linkerd.sh against stand-in kubectl and helm and checks the
 // install is ordered and pinned: Gateway API CRDs first, then linkerd-crds, the control plane
-// with the generated certificates, viz, smi (only when asked), Traefik, Grafana and egress;
-// every chart at the version in versions.env.
+// with the generated certificates, viz, tracing and logs, smi (only when asked), Traefik,
+// Grafana and egress; every chart at the version in versions.env.
 func TestInstallScript(t *testing.T) {
 	v := versions(t)
 	for _, tc := range []struct {
@@ -84,6 +84,7 @@ func TestInstallScript(t *testing.T) {
 				index(t, calls, `^helm upgrade --install linkerd-crds linkerd-edge/linkerd-crds --version `+regexp.QuoteMeta(v["LINKERD_CHART_VERSION"])+` `),
 				index(t, calls, `^helm upgrade --install linkerd-control-plane linkerd-edge/linkerd-control-plane --version `+regexp.QuoteMeta(v["LINKERD_CHART_VERSION"])+` .*--set-file identityTrustAnchorsPEM=.*/ca.crt .*identity.issuer.tls.keyPEM=.*/issuer.key`),
 				index(t, calls, `^helm upgrade --install linkerd-viz linkerd-edge/linkerd-viz --version `+regexp.QuoteMeta(v["LINKERD_CHART_VERSION"])+` `),
+				index(t, calls, `^kubectl apply --server-side -k .*/observability$`),
 				index(t, calls, `^kubectl -n traefik create secret tls emojivoto-tls --cert .*/tls.crt --key .*/tls.key$`),
 				index(t, calls, `^helm upgrade --install traefik traefik/traefik --version `+regexp.QuoteMeta(v["TRAEFIK_CHART_VERSION"])+` `),
 				index(t, calls, `^kubectl apply --server-side -f .*/ingress/gateway.yaml$`),
@@ -121,6 +122,10 @@ func TestUninstallScript(t *testing.T) {
 	crds := index(t, calls, `^helm uninstall linkerd-crds `)
 	if !(app < cp && cp < crds) {
 		t.Errorf("order app %d, control plane %d, crds %d; want increasing:\n%s", app, cp, crds, strings.Join(calls, "\n"))
+	}
+	// The collector is meshed: it goes before the control plane that identifies it.
+	if obs := index(t, calls, `^kubectl delete -k .*/observability --ignore-not-found$`); !(app < obs && obs < cp) {
+		t.Errorf("observability removed at %d, want between the app (%d) and the control plane (%d)", obs, app, cp)
 	}
 	for _, c := range calls {
 		if strings.Contains(c, "gateway-api") {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the platform on the current kubectl context, in order, every version pinned in
 # versions.env:
-#   1. Gateway API CRDs          5. linkerd-smi (deprecated; only with --smi)
-#   2. trust anchor + issuer     6. Traefik ingress (meshed, Gateway API) + Gateway + TLS
-#   3. linkerd-crds              7. Grafana + its AuthorizationPolicy + trafficctl dashboards
-#   4. linkerd-control-plane     8. emojivoto's egress policy (after the app's namespace exists)
-#      and linkerd-viz
+#   1. Gateway API CRDs          6. linkerd-smi (deprecated; only with --smi)
+#   2. trust anchor + issuer     7. Traefik ingress (meshed, Gateway API) + Gateway + TLS
+#   3. linkerd-crds              8. Grafana (Prometheus, Loki, Jaeger) + its AuthorizationPolicy
+#   4. linkerd-control-plane        + trafficctl dashboards
+#      and linkerd-viz           9. emojivoto's egress policy (after the app's namespace exists)
+#   5. tracing and logs: OpenTelemetry collector, Jaeger, Loki (observability/)
 #
 #   scripts/install-linkerd.sh [--ha] [--smi]
 # CERTS_DIR overrides where the trust anchor and issuer are kept (default deploy/linkerd/certs).
@@ -56,6 +57,9 @@ helm upgrade --install linkerd-control-plane linkerd-edge/linkerd-control-plane 
 step "linkerd-viz ${LINKERD_VERSION}"
 helm upgrade --install linkerd-viz linkerd-edge/linkerd-viz --version "$LINKERD_CHART_VERSION" \
   -n linkerd-viz --create-namespace -f "$here/values/linkerd-viz.yaml" --wait --timeout 10m
+
+step "tracing and logs: OpenTelemetry collector ${OTEL_COLLECTOR_VERSION}, Jaeger ${JAEGER_VERSION}, Loki ${LOKI_VERSION}"
+kubectl apply --server-side -k "$here/observability"
 
 if $smi; then
   step "linkerd-smi ${LINKERD_SMI_VERSION} (DEPRECATED: prefer HTTPRoute splits)"

@@ -25,6 +25,7 @@ helm uninstall traefik -n traefik --ignore-not-found
 kubectl delete namespace traefik --ignore-not-found
 helm uninstall linkerd-smi -n linkerd-smi --ignore-not-found
 kubectl delete namespace linkerd-smi --ignore-not-found
+kubectl delete -k "$here/observability" --ignore-not-found
 helm uninstall linkerd-viz -n linkerd-viz --ignore-not-found
 kubectl delete namespace linkerd-viz --ignore-not-found
 helm uninstall linkerd-control-plane -n linkerd --ignore-not-found
