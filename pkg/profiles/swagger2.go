@@ -7,58 +7,64 @@ import (
 )
 
 // Swagger 2.0 is decoded here in one pass over only what routing needs (paths, path
-// parameters, response extensions, x-linkerd-*), rather than through kin-openapi's openapi2
-// types: those decode every nesting level twice to collect extensions, which on the Kubernetes
-// API's 3.8 MB document cost more time and memory than Linkerd's own generator spends in all.
-// OpenAPI 3.x goes through kin-openapi's loader ($ref resolution, 3.1 schemas, validation).
+// parameters, x-linkerd-* extensions), into structs that name just those fields so that the
+// rest (definitions, descriptions, schemas) is skipped without being copied. kin-openapi's
+// openapi2 types decode every nesting level twice to collect extensions, which on the
+// Kubernetes API's 3.8 MB document costs more time and memory than Linkerd's own generator
+// spends in all. OpenAPI 3.x goes through kin-openapi's loader ($ref resolution, 3.1 schemas,
+// validation).
 
-// object is one JSON object with its members left undecoded.
-type object map[string]json.RawMessage
-
-func (r *reader) object(raw json.RawMessage, loc string) (object, error) {
-	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, inputErrorf(r.source, locOrRoot(loc), "must be an object: %v", shortJSONError(err))
-	}
-	return o, nil
+// v2Ext holds the extensions trafficctl reads at document, path-item and operation level.
+type v2Ext struct {
+	Retryable json.RawMessage `json:"x-linkerd-retryable"`
+	Timeout   json.RawMessage `json:"x-linkerd-timeout"`
 }
 
-func locOrRoot(loc string) string {
-	if loc == "" {
-		return "top level"
-	}
-	return loc
+type v2Doc struct {
+	BasePath   json.RawMessage            `json:"basePath"`
+	Paths      map[string]json.RawMessage `json:"paths"`
+	Parameters map[string]json.RawMessage `json:"parameters"`
+	Responses  map[string]json.RawMessage `json:"responses"`
+	v2Ext
 }
 
-// shortJSONError drops the Go type names encoding/json puts in its messages.
-func shortJSONError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "cannot unmarshal "); i >= 0 {
-		msg = msg[i:]
-		if j := strings.Index(msg, " into Go"); j >= 0 {
-			msg = msg[:j]
-		}
-	}
-	return msg
+type v2PathItem struct {
+	Ref        json.RawMessage `json:"$ref"`
+	Parameters json.RawMessage `json:"parameters"`
+	Get        json.RawMessage `json:"get"`
+	Head       json.RawMessage `json:"head"`
+	Post       json.RawMessage `json:"post"`
+	Put        json.RawMessage `json:"put"`
+	Patch      json.RawMessage `json:"patch"`
+	Delete     json.RawMessage `json:"delete"`
+	Options    json.RawMessage `json:"options"`
+	Trace      json.RawMessage `json:"trace"`
+	v2Ext
 }
 
-// extensions decodes the x- members of an object.
-func (r *reader) extensions(o object, loc string) (map[string]any, error) {
-	var ext map[string]any
-	for k, raw := range o {
-		if !strings.HasPrefix(k, "x-") {
-			continue
+// operations lists the item's operations by method, in methodOrder.
+func (p *v2PathItem) operations() [][2]any {
+	var out [][2]any
+	for _, m := range []struct {
+		method string
+		raw    json.RawMessage
+	}{{"GET", p.Get}, {"HEAD", p.Head}, {"POST", p.Post}, {"PUT", p.Put}, {"PATCH", p.Patch}, {"DELETE", p.Delete}, {"OPTIONS", p.Options}, {"TRACE", p.Trace}} {
+		if m.raw != nil {
+			out = append(out, [2]any{m.method, m.raw})
 		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, inputErrorf(r.source, joinLoc(loc, k), "%v", shortJSONError(err))
-		}
-		if ext == nil {
-			ext = map[string]any{}
-		}
-		ext[k] = v
 	}
-	return ext, nil
+	return out
+}
+
+type v2Operation struct {
+	Parameters json.RawMessage            `json:"parameters"`
+	Responses  map[string]json.RawMessage `json:"responses"`
+	v2Ext
+}
+
+type v2Response struct {
+	Ref     string          `json:"$ref"`
+	Failure json.RawMessage `json:"x-linkerd-failure"`
 }
 
 // v2Param is a Swagger 2.0 parameter: its schema keywords sit on the parameter itself.
@@ -85,13 +91,56 @@ func (p *v2Param) schema() ParamSchema {
 	return s
 }
 
+// decode unmarshals one part of the document, reporting errors at loc.
+func (r *reader) decode(raw json.RawMessage, v any, loc, what string) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return inputErrorf(r.source, locOrRoot(loc), "must be %s: %v", what, shortJSONError(err))
+	}
+	return nil
+}
+
+func locOrRoot(loc string) string {
+	if loc == "" {
+		return "top level"
+	}
+	return loc
+}
+
+// shortJSONError drops the Go type names encoding/json puts in its messages.
+func shortJSONError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "cannot unmarshal "); i >= 0 {
+		msg = msg[i:]
+		if j := strings.Index(msg, " into Go"); j >= 0 {
+			msg = msg[:j]
+		}
+	}
+	return msg
+}
+
+// extensions decodes the x-linkerd-* values of one level.
+func (r *reader) extensions(e v2Ext, loc string) (map[string]any, error) {
+	ext := map[string]any{}
+	for k, raw := range map[string]json.RawMessage{ExtRetryable: e.Retryable, ExtTimeout: e.Timeout} {
+		if raw == nil {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, inputErrorf(r.source, joinLoc(loc, k), "%v", shortJSONError(err))
+		}
+		ext[k] = v
+	}
+	return ext, nil
+}
+
 // swagger2 walks a Swagger 2.0 document.
 func (r *reader) swagger2(data []byte) (*API, error) {
-	root, err := r.object(data, "")
-	if err != nil {
+	var doc v2Doc
+	if err := r.decode(data, &doc, "", "a Swagger 2.0 object with paths"); err != nil {
 		return nil, err
 	}
-	ext, err := r.extensions(root, "")
+	ext, err := r.extensions(doc.v2Ext, "")
 	if err != nil {
 		return nil, err
 	}
@@ -100,37 +149,20 @@ func (r *reader) swagger2(data []byte) (*API, error) {
 		return nil, err
 	}
 	var basePath string
-	if raw, ok := root["basePath"]; ok {
-		if err := json.Unmarshal(raw, &basePath); err != nil {
+	if doc.BasePath != nil {
+		if err := json.Unmarshal(doc.BasePath, &basePath); err != nil {
 			return nil, inputErrorf(r.source, "basePath", "must be a string such as \"/v1\"")
 		}
 	}
-	sharedParams, sharedResponses := object{}, object{}
-	if raw, ok := root["parameters"]; ok {
-		if sharedParams, err = r.object(raw, "parameters"); err != nil {
-			return nil, err
-		}
-	}
-	if raw, ok := root["responses"]; ok {
-		if sharedResponses, err = r.object(raw, "responses"); err != nil {
-			return nil, err
-		}
-	}
-	r2 := &swagger2Reader{reader: r, params: sharedParams, responses: sharedResponses, resolved: map[string]*v2Param{}}
-	rawPaths, ok := root["paths"]
-	if !ok {
+	r2 := &swagger2Reader{reader: r, params: doc.Parameters, responses: doc.Responses, resolved: map[string]*v2Param{}}
+	if len(doc.Paths) == 0 {
 		r.warnf("the document has no paths")
-		return r.api(), nil
 	}
-	paths, err := r.object(rawPaths, "paths")
-	if err != nil {
-		return nil, err
-	}
-	for _, path := range sortedKeys(paths) {
+	for _, path := range sortedKeys(doc.Paths) {
 		if strings.HasPrefix(path, "x-") {
 			continue // an extension of the paths object, not a path
 		}
-		if err := r2.pathItem(basePath, path, paths[path], rootPol); err != nil {
+		if err := r2.pathItem(basePath, path, doc.Paths[path], rootPol); err != nil {
 			return nil, err
 		}
 	}
@@ -139,7 +171,7 @@ func (r *reader) swagger2(data []byte) (*API, error) {
 
 type swagger2Reader struct {
 	*reader
-	params, responses object
+	params, responses map[string]json.RawMessage
 	resolved          map[string]*v2Param
 }
 
@@ -149,14 +181,14 @@ func (r *swagger2Reader) pathItem(basePath, path string, raw json.RawMessage, pa
 		r.warnf("%s: empty path item ignored", loc)
 		return nil
 	}
-	item, err := r.object(raw, loc)
-	if err != nil {
+	var item v2PathItem
+	if err := r.decode(raw, &item, loc, "a path item object"); err != nil {
 		return err
 	}
-	if ref, ok := item["$ref"]; ok {
-		return inputErrorf(r.source, joinLoc(loc, "$ref"), "cannot resolve path item $ref %s: write Swagger 2.0 path items inline (or convert the document to OpenAPI 3)", ref)
+	if item.Ref != nil {
+		return inputErrorf(r.source, joinLoc(loc, "$ref"), "cannot resolve path item $ref %s: write Swagger 2.0 path items inline (or convert the document to OpenAPI 3)", item.Ref)
 	}
-	ext, err := r.extensions(item, loc)
+	ext, err := r.extensions(item.v2Ext, loc)
 	if err != nil {
 		return err
 	}
@@ -164,26 +196,21 @@ func (r *swagger2Reader) pathItem(basePath, path string, raw json.RawMessage, pa
 	if err != nil {
 		return err
 	}
-	itemParams, err := r.pathParams(item["parameters"], joinLoc(loc, "parameters"))
+	itemParams, err := r.pathParams(item.Parameters, joinLoc(loc, "parameters"))
 	if err != nil {
 		return err
 	}
-	ops := map[string]json.RawMessage{}
-	for _, m := range methodOrder {
-		if raw, ok := item[strings.ToLower(m)]; ok {
-			ops[m] = raw
-		}
-	}
-	for _, method := range orderedMethods(ops) {
+	for _, mo := range item.operations() {
+		method, rawOp := mo[0].(string), mo[1].(json.RawMessage)
 		opLoc := joinLoc(loc, strings.ToLower(method))
-		if method == "TRACE" || method == "CONNECT" || method == "QUERY" {
-			r.warnf("%s: Swagger 2.0 has no %s operations; routing it anyway", opLoc, method)
+		if method == "TRACE" {
+			r.warnf("%s: Swagger 2.0 has no TRACE operations; routing it anyway", opLoc)
 		}
-		op, err := r.object(ops[method], opLoc)
-		if err != nil {
+		var op v2Operation
+		if err := r.decode(rawOp, &op, opLoc, "an operation object"); err != nil {
 			return err
 		}
-		ext, err := r.extensions(op, opLoc)
+		ext, err := r.extensions(op.v2Ext, opLoc)
 		if err != nil {
 			return err
 		}
@@ -191,7 +218,7 @@ func (r *swagger2Reader) pathItem(basePath, path string, raw json.RawMessage, pa
 		if err != nil {
 			return err
 		}
-		opParams, err := r.pathParams(op["parameters"], joinLoc(opLoc, "parameters"))
+		opParams, err := r.pathParams(op.Parameters, joinLoc(opLoc, "parameters"))
 		if err != nil {
 			return err
 		}
@@ -201,7 +228,7 @@ func (r *swagger2Reader) pathItem(basePath, path string, raw json.RawMessage, pa
 				params[p.Name] = p
 			}
 		}
-		classes, err := r.responseClasses(op["responses"], opLoc)
+		classes, err := r.responseClasses(op.Responses, opLoc)
 		if err != nil {
 			return err
 		}
@@ -223,15 +250,15 @@ func (r *swagger2Reader) pathParams(raw json.RawMessage, loc string) ([]*v2Param
 		return nil, nil
 	}
 	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, inputErrorf(r.source, loc, "must be a list of parameters: %v", shortJSONError(err))
+	if err := r.decode(raw, &list, loc, "a list of parameters"); err != nil {
+		return nil, err
 	}
 	var out []*v2Param
 	for i, item := range list {
 		ploc := fmt.Sprintf("%s[%d]", loc, i)
 		p := new(v2Param)
-		if err := json.Unmarshal(item, p); err != nil {
-			return nil, inputErrorf(r.source, ploc, "invalid parameter: %v", shortJSONError(err))
+		if err := r.decode(item, p, ploc, "a parameter object"); err != nil {
+			return nil, err
 		}
 		if p.Ref != "" {
 			resolved, err := r.sharedParam(p.Ref, joinLoc(ploc, "$ref"))
@@ -265,39 +292,35 @@ func (r *swagger2Reader) sharedParam(ref, loc string) (*v2Param, error) {
 }
 
 // responseClasses reads x-linkerd-failure from the responses of an operation.
-func (r *swagger2Reader) responseClasses(raw json.RawMessage, opLoc string) ([]StatusClass, error) {
-	if raw == nil {
-		return nil, nil
-	}
+func (r *swagger2Reader) responseClasses(resp map[string]json.RawMessage, opLoc string) ([]StatusClass, error) {
 	loc := joinLoc(opLoc, "responses")
-	resp, err := r.object(raw, loc)
-	if err != nil {
-		return nil, err
-	}
 	exts := map[string]map[string]any{}
 	for code, raw := range resp {
-		rloc := joinLoc(loc, code)
 		if strings.HasPrefix(code, "x-") {
 			continue
 		}
-		o, err := r.object(raw, rloc)
-		if err != nil {
+		rloc := joinLoc(loc, code)
+		var res v2Response
+		if err := r.decode(raw, &res, rloc, "a response object"); err != nil {
 			return nil, err
 		}
-		if refRaw, ok := o["$ref"]; ok {
-			var ref string
-			_ = json.Unmarshal(refRaw, &ref)
-			name, ok := strings.CutPrefix(ref, "#/responses/")
+		if res.Ref != "" {
+			name, ok := strings.CutPrefix(res.Ref, "#/responses/")
 			shared, found := r.responses[name]
 			if !ok || !found {
-				return nil, inputErrorf(r.source, joinLoc(rloc, "$ref"), "cannot resolve $ref %q: no such response under #/responses", ref)
+				return nil, inputErrorf(r.source, joinLoc(rloc, "$ref"), "cannot resolve $ref %q: no such response under #/responses", res.Ref)
 			}
-			if o, err = r.object(shared, "responses."+name); err != nil {
+			if err := r.decode(shared, &res, "responses."+name, "a response object"); err != nil {
 				return nil, err
 			}
 		}
-		if exts[code], err = r.extensions(o, rloc); err != nil {
-			return nil, err
+		exts[code] = nil
+		if res.Failure != nil {
+			var v any
+			if err := json.Unmarshal(res.Failure, &v); err != nil {
+				return nil, inputErrorf(r.source, joinLoc(rloc, ExtFailure), "%v", shortJSONError(err))
+			}
+			exts[code] = map[string]any{ExtFailure: v}
 		}
 	}
 	return r.statusClasses(opLoc, sortedKeys(exts), func(code string) map[string]any { return exts[code] })
