@@ -48,3 +48,7 @@ generate: ## regenerate committed generated files (protobuf Go code, dashboards,
 
 clean: ## remove build output
 	rm -rf bin dist
+
+.PHONY: demo
+demo: ## try it without a cluster: sandbox, profiles, load, canaries, balancing, one HTML report (scripts/demo.sh)
+	scripts/demo.sh

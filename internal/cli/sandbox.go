@@ -33,7 +33,8 @@ The data plane is a stand-in for the parts of Linkerd that trafficctl depends on
 header routes, latency-aware balancing, proxy metrics), not a production mesh.`,
 	}
 	cmd.AddCommand(newSandboxUpCommand(f), newSandboxDownCommand(f), newSandboxStatusCommand(f),
-		newSandboxEnvCommand(f), newSandboxSetCommand(f), newSandboxBalanceCommand(f), newSandboxServeCommand())
+		newSandboxEnvCommand(f), newSandboxSetCommand(f), newSandboxBalanceCommand(f), newSandboxReportCommand(f),
+		newSandboxServeCommand())
 	return cmd
 }
 
@@ -291,6 +292,27 @@ func newSandboxBalanceCommand(f *Factory) *cobra.Command {
 	}
 	addSandboxDirFlag(cmd, &o.dir)
 	return cmd
+}
+
+func newSandboxReportCommand(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "report DIR",
+		Short: "Write DIR/report.html from the results make demo leaves in DIR",
+		Long: `Render the demo's results (load.json from load run, canary-history.json from canary history,
+balance-MODE.json from load attack and the data plane's metrics around them) as one
+self-contained HTML page: load charts, the canary timeline with weights and success rates, the
+audit log and the balancing comparison. Prints the report's path.`,
+		Example: `  trafficctl sandbox report /tmp/trafficctl-demo`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := sandbox.WriteReport(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(f.Streams.Out, path)
+			return nil
+		},
+	}
 }
 
 // newSandboxServeCommand is the hidden entry point of the sandbox's own processes: `sandbox up`

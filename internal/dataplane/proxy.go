@@ -76,8 +76,9 @@ type ProxyConfig struct {
 	Balance Balance
 	// Refresh is how often the split is read (250 ms by default).
 	Refresh time.Duration
-	// DecayTime is the peak-EWMA time constant (1 s by default): a slow replica's cost decays
-	// towards zero at this pace while it gets no traffic, so it is tried again.
+	// DecayTime is the peak-EWMA time constant (10 s by default, as Linkerd's): a slow
+	// replica's cost decays towards zero at this pace while it gets no traffic, so it is tried
+	// again now and then.
 	DecayTime time.Duration
 }
 
@@ -125,7 +126,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		cfg.Refresh = 250 * time.Millisecond
 	}
 	if cfg.DecayTime == 0 {
-		cfg.DecayTime = time.Second
+		cfg.DecayTime = 10 * time.Second
 	}
 	labels := []string{"direction", "namespace", "deployment", "pod", "dst_namespace", "dst_deployment", "tls", "status_code"}
 	p := &Proxy{
