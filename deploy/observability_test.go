@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/pkg/dashboards"
 )
 
 const observabilityDir = "linkerd/observability"
@@ -144,6 +147,44 @@ func TestTracingWired(t *testing.T) {
 	}
 	if !mounted {
 		t.Errorf("the collector does not mount the host path of %v", include)
+	}
+}
+
+// containerAttributes are the resource attributes the filelog receiver's container operator
+// sets from a pod log's path.
+var containerAttributes = []string{"k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.container.name", "k8s.container.restart_count"}
+
+var streamLabel = regexp.MustCompile(`(\w+)=`)
+
+// TestEdgeLinksFindData checks the edges dashboard's log and trace links ask for attributes
+// the collector really attaches: Loki turns a resource attribute such as k8s.deployment.name
+// into the index label k8s_deployment_name.
+func TestEdgeLinksFindData(t *testing.T) {
+	cfg := collectorConfig(t, kustomizeBuild(t, observabilityDir))
+	attrs := slices.Clone(containerAttributes)
+	extracted, _ := lookup(cfg, "processors", "k8sattributes", "extract", "metadata").([]any)
+	for _, a := range extracted {
+		attrs = append(attrs, a.(string))
+	}
+	selector, _, _ := strings.Cut(dashboards.EdgeLogsQuery, "}")
+	labels := streamLabel.FindAllStringSubmatch(selector, -1)
+	if len(labels) == 0 {
+		t.Fatalf("no stream labels in %s", dashboards.EdgeLogsQuery)
+	}
+	for _, l := range labels {
+		if !slices.ContainsFunc(attrs, func(a string) bool { return strings.ReplaceAll(a, ".", "_") == l[1] }) {
+			t.Errorf("logs link selects %s, which no collector attribute (%v) becomes", l[1], attrs)
+		}
+	}
+	key, _, _ := strings.Cut(dashboards.EdgeTracesTags, "=")
+	if !slices.Contains(attrs, key) {
+		t.Errorf("traces link searches tag %s, which the collector does not add (%v)", key, attrs)
+	}
+	for _, p := range []string{"logs", "traces"} {
+		procs, _ := lookup(cfg, "service", "pipelines", p, "processors").([]any)
+		if !slices.Contains(procs, any("k8sattributes")) {
+			t.Errorf("%s pipeline does not run k8sattributes: its data would carry no Deployment", p)
+		}
 	}
 }
 

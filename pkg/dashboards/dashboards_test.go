@@ -164,19 +164,32 @@ func serveFixture(t *testing.T) string {
 		[]string{"direction", "namespace", "deployment", "dst_namespace", "dst_deployment", "tls", "classification", "status_code"})
 	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "response_latency_ms", Help: "fixture",
 		Buckets: []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000}},
-		[]string{"direction", "namespace", "deployment"})
+		[]string{"direction", "namespace", "deployment", "dst_namespace", "dst_deployment"})
 	backend := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "outbound_http_route_backend_response_statuses_total", Help: "fixture"},
 		[]string{"namespace", "deployment", "parent_name", "backend_name", "route_name", "http_status", "error"})
 	weight := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trafficctl_canary_weight", Help: "fixture"}, []string{"namespace", "apex", "canary"})
 	phase := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trafficctl_canary_phase", Help: "fixture"}, []string{"namespace", "apex", "canary", "phase"})
 	reg.MustRegister(req, resp, lat, backend, weight, phase)
-	weight.WithLabelValues("emojivoto", "web-svc", "web").Set(10)
-	phase.WithLabelValues("emojivoto", "web-svc", "web", "Progressing").Set(1)
-	phase.WithLabelValues("emojivoto", "web-svc", "web", "Promoted").Set(0)
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	tick := 0
 	scrape := func() {
 		tick++
+		// A rollout as pkg/canary's gauges export it (same names and labels): a step of
+		// weight every three scrapes, pausing for approval between steps, so the release
+		// annotations (which mark changes) have changes to mark.
+		step := tick / 3
+		weight.WithLabelValues("emojivoto", "web-svc", "web").Set(float64(10 * (1 + step%9)))
+		current := "Progressing"
+		if step%2 == 1 {
+			current = "AwaitingApproval"
+		}
+		for _, p := range []string{"Progressing", "AwaitingApproval", "Promoted"} {
+			v := 0.0
+			if p == current {
+				v = 1
+			}
+			phase.WithLabelValues("emojivoto", "web-svc", "web", p).Set(v)
+		}
 		for _, v := range []struct {
 			deploy        string
 			n, fail, slow float64
@@ -188,7 +201,10 @@ func serveFixture(t *testing.T) string {
 			}
 			resp.WithLabelValues("outbound", "emojivoto", "vote-bot", "emojivoto", v.deploy, "true", "success", "200").Add(v.n)
 			for i := 0; i < int(v.n); i++ {
-				lat.WithLabelValues("inbound", "emojivoto", v.deploy).Observe(v.slow * float64(1+(i+tick)%4) / 2)
+				ms := v.slow * float64(1+(i+tick)%4) / 2
+				lat.WithLabelValues("inbound", "emojivoto", v.deploy, "", "").Observe(ms)
+				// The caller's view of the same call, a little slower (its own proxy's hop).
+				lat.WithLabelValues("outbound", "emojivoto", "vote-bot", "emojivoto", v.deploy).Observe(ms + 1)
 			}
 			backend.WithLabelValues("emojivoto", "vote-bot", "web-svc", v.deploy, "web-canary", "200", "").Add(v.n)
 		}
