@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 TIMING_PKGS := ./pkg/load/...
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help build test test-short lint bench testbins fetch-crds generate clean
+.PHONY: help build test test-short lint bench testbins fetch-crds generate image clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ generate: ## regenerate committed generated files (protobuf Go code, dashboards,
 	$(GO) run ./internal/gogen/cmd/genproto
 	$(GO) test ./pkg/dashboards -run TestGenerated -update
 	$(GO) test ./test/e2e -run TestEmojivotoProfiles -update
+
+IMAGE ?= ghcr.io/trafficctl/trafficctl:$(VERSION)
+image: ## build the container image (canary controller and load jobs); needs a Docker engine
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "make image needs a running Docker engine"; exit 1; }
+	docker build -f deploy/trafficctl/Dockerfile -t $(IMAGE) --build-arg VERSION=$(VERSION) .
 
 clean: ## remove build output
 	rm -rf bin dist
