@@ -89,6 +89,7 @@ set +e
 code=$?
 set -e
 if [[ $code -ne 3 ]]; then echo "demo: the broken canary ended with exit $code, want 3 (rolled back)" >&2; exit 1; fi
+echo "(exit 3 as expected: the broken web-v2 was rolled back, all traffic is on web-v1 again)"
 
 step "canary of a good web-v2: promoted"
 "$T" sandbox set web-v2 --dir "$SBX"
