@@ -32,9 +32,14 @@ for ((i = 0; i < runs; i++)); do
 	measure ref "$ref" "$spec" default kube
 	measure trafficctl "$tmp/trafficctl" profile kube -n default --openapi "$spec"
 done
-printf '%-12s %8s %8s %8s %10s %7s\n' tool "wall(s)" "user(s)" "sys(s)" "maxRSS(MB)" routes
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+printf '%-12s %8s %8s %8s %16s %7s\n' tool "wall(s)" "user(s)" "sys(s)" "maxRSS(MB) med" routes
 for name in ref trafficctl; do
-	sort -n "$tmp/times.$name" | awk -v n="$name" -v routes="$(grep -c '^  - condition' "$tmp/out.$name")" '
-		{ w[NR]=$1; u[NR]=$2; s[NR]=$3; m[NR]=$4 }
-		END { mid=int((NR+1)/2); printf "%-12s %8.2f %8.2f %8.2f %10.1f %7d   (median of %d runs by wall time)\n", n, w[mid], u[mid], s[mid], m[mid]/1024, routes, NR }'
+	f="$tmp/times.$name"
+	printf '%-12s %8s %8s %8s %16s %7s   (medians of %d runs; RSS min-max %s-%s MB)\n' "$name" \
+		"$(cut -d' ' -f1 "$f" | median)" "$(cut -d' ' -f2 "$f" | median)" "$(cut -d' ' -f3 "$f" | median)" \
+		"$(cut -d' ' -f4 "$f" | median | awk '{printf "%.1f", $1/1024}')" \
+		"$(grep -c '^  - condition' "$tmp/out.$name")" "$(wc -l <"$f")" \
+		"$(cut -d' ' -f4 "$f" | sort -n | head -1 | awk '{printf "%.1f", $1/1024}')" \
+		"$(cut -d' ' -f4 "$f" | sort -n | tail -1 | awk '{printf "%.1f", $1/1024}')"
 done
