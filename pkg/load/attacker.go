@@ -28,7 +28,7 @@ const (
 	// DefaultMaxWorkers bounds the goroutines in flight when the target stalls. Beyond it, hits
 	// wait in the scheduler; they keep their intended send time, so the wait still shows in the
 	// corrected latency and in the late sends.
-	DefaultMaxWorkers = 50000
+	DefaultMaxWorkers = 10000
 	// DefaultIdleConnections is the idle connections kept per host when the connection count is
 	// not fixed (vegeta's default).
 	DefaultIdleConnections = vegeta.DefaultConnections
