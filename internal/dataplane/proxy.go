@@ -22,9 +22,11 @@ import (
 
 // The proxy in this file is the sandbox's data plane: a real HTTP reverse proxy in front of the
 // versions of one apex Service, standing in for the Linkerd proxies that trafficctl steers. It
-// honours what trafficctl writes (the live split weights and header routes of whichever router
-// steers the apex), balances each version's replicas by peak-EWMA latency like Linkerd (or round
-// robin, to show the difference), and exports Linkerd's metric names and labels. It is a
+// honours what trafficctl writes (the live split of whichever router steers the apex: weights,
+// HTTPRoute rules with Linkerd's precedence, header routes; ServiceProfile and annotation
+// retries, timeouts and failure accrual, see policy.go), balances each version's replicas by
+// peak-EWMA latency like Linkerd (or round robin, to show the difference), and exports
+// Linkerd's metric names and labels. It is a
 // faithful stand-in for those parts only, not a production mesh: no mTLS (series carry
 // tls="true" as a meshed pod's would), no discovery beyond the replicas it is given.
 
@@ -98,15 +100,11 @@ type Proxy struct {
 	lastErr error
 }
 
-// routes is what the live split says: header rules first, then the weights.
+// routes is what the live split says: the rules of the HTTPRoutes (or the TrafficSplit's one
+// rule), and the weights of ordinary traffic.
 type routes struct {
-	headers []headerRoute
+	rules   []rule
 	weights []weighted
-}
-
-type headerRoute struct {
-	match split.HeaderMatch
-	to    string
 }
 
 type weighted struct {
@@ -216,6 +214,9 @@ func (p *Proxy) refresh(ctx context.Context) {
 	case err == nil:
 		r = p.routesOf(s)
 	}
+	if errors.Is(err, split.ErrNotFound) || (err == nil && len(r.rules) == 0 && len(r.weights) == 0) {
+		r.rules = nil
+	}
 	var pol *Policy
 	var polErr error
 	if p.cfg.Policy != nil {
@@ -232,50 +233,75 @@ func (p *Proxy) refresh(ctx context.Context) {
 	}
 }
 
-// routesOf keeps the split's rules that name upstreams this proxy knows; a split that names
-// none of them (everything to the apex itself) means the default upstream.
+// routesOf keeps the split's rules with the upstreams this proxy knows. A rule whose backends
+// are none of them (no backendRefs, or the apex itself) sends to the default upstream, as a
+// rule without backendRefs sends to the parent Service in Linkerd.
 func (p *Proxy) routesOf(s *split.Split) routes {
-	var r routes
-	for _, b := range s.Backends {
-		if _, ok := p.pools[b.Service]; ok && b.Weight > 0 {
-			r.weights = append(r.weights, weighted{b.Service, b.Weight})
+	def := []weighted{{p.cfg.Upstreams[0].Service, 1}}
+	known := func(bs []split.Backend) []weighted {
+		var ws []weighted
+		for _, b := range bs {
+			if _, ok := p.pools[b.Service]; ok && b.Weight > 0 {
+				ws = append(ws, weighted{b.Service, b.Weight})
+			}
 		}
+		if len(ws) == 0 {
+			return def
+		}
+		return ws
 	}
-	if len(r.weights) == 0 {
-		r.weights = []weighted{{p.cfg.Upstreams[0].Service, 1}}
-	}
-	for _, rule := range s.Rules {
-		if rule.Header == nil || len(rule.Backends) == 0 {
-			continue
+	r := routes{weights: known(s.Backends)}
+	for _, rs := range s.Rules {
+		ru := rule{alts: parseMatch(rs.Match), weights: known(rs.Backends)}
+		if rs.Header != nil {
+			for i := range ru.alts {
+				ru.alts[i].headers = append(ru.alts[i].headers, [2]string{rs.Header.Name, rs.Header.Value})
+			}
 		}
-		if _, ok := p.pools[rule.Backends[0].Service]; ok {
-			r.headers = append(r.headers, headerRoute{*rule.Header, rule.Backends[0].Service})
-		}
+		r.rules = append(r.rules, ru)
 	}
 	return r
 }
 
-func (p *Proxy) pick(req *http.Request) *pool {
+// errNoRoute means HTTPRoutes steer the apex but none of their rules matches the request:
+// Linkerd answers 404.
+var errNoRoute = errors.New("no HTTPRoute rule matches the request")
+
+// pick chooses the upstream of a request: the most specific matching rule's weights (Linkerd's
+// precedence: longest path match, then headers, query parameters and method, then order), or
+// the split's weights when it has no rules.
+func (p *Proxy) pick(req *http.Request) (*pool, error) {
 	p.mu.Lock()
 	r := p.routes
 	p.mu.Unlock()
-	for _, h := range r.headers {
-		if req.Header.Get(h.match.Name) == h.match.Value {
-			return p.pools[h.to]
+	ws := r.weights
+	if len(r.rules) > 0 {
+		var best *rule
+		bestScore := score{-1, 0, 0, 0}
+		for i := range r.rules {
+			for _, alt := range r.rules[i].alts {
+				if sc, ok := alt.match(req); ok && sc.better(bestScore) {
+					best, bestScore = &r.rules[i], sc
+				}
+			}
 		}
+		if best == nil {
+			return nil, errNoRoute
+		}
+		ws = best.weights
 	}
 	var total int64
-	for _, w := range r.weights {
+	for _, w := range ws {
 		total += w.weight
 	}
 	n := rand.Int64N(total)
-	for _, w := range r.weights {
+	for _, w := range ws {
 		if n < w.weight {
-			return p.pools[w.service]
+			return p.pools[w.service], nil
 		}
 		n -= w.weight
 	}
-	return p.pools[r.weights[0].service]
+	return p.pools[ws[0].service], nil
 }
 
 // ServeHTTP proxies one request to the apex: it picks a version by the split and a replica by
@@ -306,7 +332,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var status int
 	var dep string
 	for attempt := 0; ; attempt++ {
-		pl := p.pick(req)
+		pl, err := p.pick(req)
+		if err != nil {
+			http.Error(w, "sandbox data plane: "+err.Error(), http.StatusNotFound)
+			return
+		}
 		rep := pl.next(acc)
 		t0 := time.Now()
 		last := attempt >= retries

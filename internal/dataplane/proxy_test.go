@@ -87,7 +87,9 @@ func TestProxyFollowsSplit(t *testing.T) {
 		t.Fatalf("no split: v1 %d v2 %d, want all to the first upstream", v1.hits.Load(), v2.hits.Load())
 	}
 	h.s = &split.Split{Backends: []split.Backend{{Service: "web-v1", Weight: 0}, {Service: "web-v2", Weight: 100}},
-		Rules: []split.RuleSplit{{Header: &split.HeaderMatch{Name: "x-canary", Value: "v1"}, Backends: []split.Backend{{Service: "web-v1", Weight: 1}}}}}
+		Rules: []split.RuleSplit{
+			{Rule: 0, Match: "PathPrefix /", Backends: []split.Backend{{Service: "web-v1", Weight: 0}, {Service: "web-v2", Weight: 100}}},
+			{Rule: 1, Match: "PathPrefix /, header x-canary=v1", Header: &split.HeaderMatch{Name: "x-canary", Value: "v1"}, Backends: []split.Backend{{Service: "web-v1", Weight: 1}}}}}
 	p.refresh(context.Background())
 	send(t, srv.URL, 10, nil)
 	if v2.hits.Load() != 10 {
@@ -107,6 +109,46 @@ func TestProxyFollowsSplit(t *testing.T) {
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// TestRulePrecedence: the longest path match wins whatever the rules' order; a request no rule
+// matches gets 404, as from Linkerd once HTTPRoutes attach to a Service.
+func TestRulePrecedence(t *testing.T) {
+	v1, v2 := backend(t, 0, 200), backend(t, 0, 200)
+	h := &splitHolder{s: &split.Split{Rules: []split.RuleSplit{
+		{Rule: 0, Match: "PathPrefix /api", Backends: []split.Backend{{Service: "web-v2", Weight: 1}}},
+		{Rule: 1, Match: "Exact /api/vote, GET", Backends: []split.Backend{{Service: "web-v1", Weight: 1}}},
+		{Rule: 2, Match: "PathPrefix /api/leaderboard | RegularExpression /admin/.*", Backends: []split.Backend{{Service: "web-v1", Weight: 1}}},
+	}}}
+	_, srv := newTestProxy(t, h, BalanceEWMA,
+		Upstream{Service: "web-v1", Deployment: "web-v1", Replicas: []string{addr(v1)}},
+		Upstream{Service: "web-v2", Deployment: "web-v2", Replicas: []string{addr(v2)}})
+	for _, tc := range []struct {
+		path   string
+		want   *fakeBackend
+		status int
+	}{
+		{"/api/list", v2, 200},
+		{"/api/vote", v1, 200},
+		{"/api/leaderboard/top", v1, 200},
+		{"/admin/x", v1, 200},
+		{"/apix", nil, 404},
+		{"/", nil, 404},
+	} {
+		before1, before2 := v1.hits.Load(), v2.hits.Load()
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.path, resp.StatusCode, tc.status)
+		}
+		got := map[bool]*fakeBackend{v1.hits.Load() > before1: v1, v2.hits.Load() > before2: v2}[true]
+		if got != tc.want {
+			t.Errorf("%s: answered by the wrong version", tc.path)
 		}
 	}
 }
