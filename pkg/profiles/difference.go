@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -180,4 +181,35 @@ func segmentMinus(seg Segment, excluded []Segment) (string, bool) {
 		return nonIntegerRegex, true
 	}
 	return nonUintRegex, true
+}
+
+// notEndingWith handles exclusions that are all "{param}SUFFIX" with one literal suffix: the
+// values that do not end with it, as a regex (non-empty, slash-free). ok is false for any
+// other shape.
+func notEndingWith(excluded []Segment) (string, bool) {
+	suffix := ""
+	for _, e := range excluded {
+		if len(e) != 2 || e[0].Kind != KindAny || e[0].Regex != anyRegex || e[1].Kind != KindLiteral || e[1].Literal == "" {
+			return "", false
+		}
+		if suffix != "" && e[1].Literal != suffix {
+			return "", false
+		}
+		suffix = e[1].Literal
+	}
+	if suffix == "" || strings.ContainsRune(suffix, '/') || !isASCII(suffix) {
+		return "", false
+	}
+	// Shorter than "x"+suffix, or the last len(suffix) bytes differ from the suffix somewhere.
+	alts := []string{fmt.Sprintf("[^/]{1,%d}", len(suffix))}
+	var last []string
+	for k := 0; k < len(suffix); k++ {
+		tail := ""
+		if rest := len(suffix) - k - 1; rest > 0 {
+			tail = fmt.Sprintf("[^/]{%d}", rest)
+		}
+		last = append(last, regexp.QuoteMeta(suffix[:k])+"[^/"+classEscape(suffix[k : k+1])[1:]+"]"+tail)
+	}
+	alts = append(alts, "[^/]*(?:"+strings.Join(last, "|")+")")
+	return "(?:" + strings.Join(alts, "|") + ")", true
 }

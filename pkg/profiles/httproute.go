@@ -302,6 +302,12 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 				}
 			}
 			re, ok := segmentMinus(seg, simple)
+			if len(simple) == 0 && len(seg) == 1 && seg[0].Kind == KindAny {
+				// Only "{name}.json"-style exclusions sharing one suffix: "does not end with it".
+				if suffixed, fine := notEndingWith(hard); fine {
+					re, ok, hard = suffixed, true, nil
+				}
+			}
 			if !ok {
 				re, hard = seg.Regex(), excluded[k]
 			}

@@ -267,3 +267,31 @@ func TestHTTPRouteRegexLimit(t *testing.T) {
 		t.Errorf("%d ties reported, want 200 (each literal against /items/{id})", len(ro.Ties))
 	}
 }
+
+// TestNotEndingWith checks the suffix complement against brute force.
+func TestNotEndingWith(t *testing.T) {
+	anyPart := Part{Kind: KindAny, Regex: anyRegex}
+	for _, suffix := range []string{".json", "x", "aa", ".tar.gz"} {
+		excluded := []Segment{{anyPart, {Literal: suffix}}}
+		re, ok := notEndingWith(excluded)
+		if !ok {
+			t.Fatalf("%q: no regex", suffix)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		alphabet := []byte(".jsonxa-targz")
+		for range 20000 {
+			b := make([]byte, rng.IntN(9))
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			s := string(b)
+			want := s != "" && !matchWhole(excluded[0].Regex(), s)
+			if got := matchWhole(re, s); got != want {
+				t.Fatalf("%q minus *%s: %s says %t, want %t", s, suffix, re, got, want)
+			}
+		}
+	}
+	if _, ok := notEndingWith([]Segment{{anyPart, {Literal: ".a"}}, {anyPart, {Literal: ".b"}}}); ok {
+		t.Error("two suffixes: want no regex")
+	}
+}
