@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,7 +260,7 @@ func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API
 		if loc, ref, ok := findBadLocalRef(data); ok {
 			return nil, inputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
 		}
-		return nil, inputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %v", err)
+		return nil, inputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
 	}
 	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
 		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),
@@ -413,4 +414,34 @@ func cleanBase(p string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// kinFieldError matches encoding/json's type errors as kin-openapi reports them.
+var kinFieldError = regexp.MustCompile(`cannot unmarshal (\w+) into field (\w+)\.(\S+) of type (\S+)`)
+
+// kinError shortens kin-openapi's load errors: it reports a decoding failure twice (as JSON
+// and as YAML) with Go type names.
+func kinError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "json error: "); i >= 0 {
+		msg = msg[i+len("json error: "):]
+		if j := strings.Index(msg, ", yaml error:"); j >= 0 {
+			msg = msg[:j]
+		}
+	}
+	if m := kinFieldError.FindStringSubmatch(msg); m != nil {
+		owner := article(m[2]) + " object"
+		if m[2] == "T" {
+			owner = "the document"
+		}
+		return fmt.Sprintf("%s of %s must not be %s", m[3], owner, article(m[1]))
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOUaeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

@@ -196,6 +196,8 @@ func TestBadInput(t *testing.T) {
 		{"bad-retryable.yaml", []string{"x-linkerd-retryable: must be true or false"}},
 		{"bad-failure.yaml", []string{"paths./pets.get.responses.503.x-linkerd-failure"}},
 		{"syntax.json", []string{"line 3, column 20"}},
+		{"paths-array.yaml", []string{"paths of the document must not be an array"}},
+		{"paths-number-v2.yaml", []string{"paths: must be an object, not number"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

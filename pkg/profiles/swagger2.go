@@ -2,7 +2,9 @@ package profiles
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -91,12 +93,35 @@ func (p *v2Param) schema() ParamSchema {
 	return s
 }
 
-// decode unmarshals one part of the document, reporting errors at loc.
+// decode unmarshals one part of the document, reporting errors at loc (or at the member
+// whose type is wrong).
 func (r *reader) decode(raw json.RawMessage, v any, loc, what string) error {
-	if err := json.Unmarshal(raw, v); err != nil {
-		return inputErrorf(r.source, locOrRoot(loc), "must be %s: %v", what, shortJSONError(err))
+	err := json.Unmarshal(raw, v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return inputErrorf(r.source, joinLoc(loc, te.Field), "must be %s, not %s", jsonKind(te.Type), te.Value)
+	}
+	return inputErrorf(r.source, locOrRoot(loc), "must be %s: %v", what, shortJSONError(err))
+}
+
+// jsonKind names the JSON kind a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int64, reflect.Uint32:
+		return "a number"
+	}
+	return "a " + t.String()
 }
 
 func locOrRoot(loc string) string {
