@@ -90,6 +90,9 @@ func newSandboxUpCommand(f *Factory) *cobra.Command {
 }
 
 func (o *sandboxUpOptions) Validate() error {
+	if o.o.Replicas < 1 || o.o.Replicas > 10 {
+		return usageErrorf("--replicas %d: use 1 to 10", o.o.Replicas)
+	}
 	b, err := dataplane.ParseBalance(o.balance)
 	if err != nil {
 		return usageErrorf("--balance: %v", err)

@@ -183,3 +183,22 @@ func TestParseBalance(t *testing.T) {
 		t.Errorf("round-robin: %v %v", b, err)
 	}
 }
+
+func FuzzParseMatch(f *testing.F) {
+	for _, s := range []string{"", "PathPrefix /", "Exact /api/vote, GET", "RegularExpression /a/[0-9]+ | PathPrefix /b, header x=1, query q=2", "RegularExpression (", "header =", ", , |"} {
+		f.Add(s, "/api/vote?q=2")
+	}
+	f.Fuzz(func(t *testing.T, m, target string) {
+		alts := parseMatch(m)
+		if len(alts) == 0 {
+			t.Fatalf("parseMatch(%q) gave no alternative", m)
+		}
+		req, err := http.NewRequest(http.MethodGet, "http://x"+target, nil)
+		if err != nil {
+			return
+		}
+		for _, a := range alts {
+			_, _ = a.match(req)
+		}
+	})
+}
