@@ -121,6 +121,12 @@ func TestTracingWired(t *testing.T) {
 	if got, _ := lookup(cfg, "receivers", "otlp", "protocols", "grpc", "endpoint").(string); !strings.HasSuffix(got, ":"+port) {
 		t.Errorf("collector's OTLP/gRPC receiver listens on %q, the proxies send to port %s", got, port)
 	}
+	// Apps exporting their own spans (internal/tracecontext) use OTLP/HTTP through the Service.
+	if got, _ := lookup(cfg, "receivers", "otlp", "protocols", "http", "endpoint").(string); got != "" {
+		_, httpPort, _ := net.SplitHostPort(got)
+		host, _, _ := net.SplitHostPort(endpoint)
+		servicePort(t, objs, "collector's OTLP/HTTP receiver", net.JoinHostPort(host, httpPort))
+	}
 	jaeger, _ := lookup(cfg, "exporters", "otlp/jaeger", "endpoint").(string)
 	servicePort(t, objs, "collector's Jaeger exporter", jaeger)
 	loki, err := url.Parse(lookup(cfg, "exporters", "otlphttp/loki", "endpoint").(string))

@@ -15,8 +15,9 @@ const DefaultSampleRatio = 1.0
 
 // Propagator takes trace context from incoming requests and starts one where none came.
 type Propagator struct {
-	ratio float64
-	rand  io.Reader
+	ratio  float64
+	rand   io.Reader
+	tracer *Tracer
 }
 
 // Option configures a Propagator.
@@ -43,7 +44,8 @@ func New(opts ...Option) *Propagator {
 
 // Handler puts the request's trace context into its context for next: the one it carried
 // when valid, else a new root. A malformed traceparent is replaced, never an error: tracing
-// must not fail a request.
+// must not fail a request. With a Tracer (WithTracer), next runs inside a server span, which
+// becomes the parent of the calls it makes.
 func (p *Propagator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sc, err := SpanContext{}, ErrInvalid
@@ -56,7 +58,7 @@ func (p *Propagator) Handler(next http.Handler) http.Handler {
 		} else {
 			sc.State = strings.Join(r.Header.Values(TracestateHeader), ",")
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), sc)))
+		p.serve(next, w, r.WithContext(NewContext(r.Context(), sc)))
 	})
 }
 

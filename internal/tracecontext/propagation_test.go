@@ -37,16 +37,22 @@ func startBackend(t *testing.T) *backend {
 		b.mu.Unlock()
 		return h(ctx, req)
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(UnaryServerInterceptor(), record))
+	s := grpc.NewServer(grpc.ChainUnaryInterceptor(UnaryServerInterceptor(nil), record))
 	healthpb.RegisterHealthServer(s, health.NewServer())
+	b.addr = serveGRPC(t, s)
+	return b
+}
+
+// serveGRPC serves s on a loopback port until the test ends and returns its address.
+func serveGRPC(t *testing.T, s *grpc.Server) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = s.Serve(l) }()
 	t.Cleanup(s.Stop)
-	b.addr = l.Addr().String()
-	return b
+	return l.Addr().String()
 }
 
 // startWeb serves like the demo app's web: Handler first, then one gRPC call and one HTTP

@@ -2,11 +2,13 @@
 // through the demo app, so that one request through web, emoji and voting is one trace.
 //
 // Linkerd's proxies record a span for every hop of a request that carries a sampled trace
-// context, and export it to the collector; the app itself records nothing. It only has to
-// forward the context it received on every call it makes because of that request, and, at
-// the edge (web), start a sampled trace when the request came without one. That is what this
-// package does: Parse and String for the header, a context.Context slot, an HTTP middleware
-// (Propagator.Handler), Inject for outgoing HTTP requests, and gRPC interceptors.
+// context, and export it to the collector. The app only has to forward the context it
+// received on every call it makes because of that request, and, at the edge (web), start a
+// sampled trace when the request came without one. That is what this package does: Parse and
+// String for the header, a context.Context slot, an HTTP middleware (Propagator.Handler),
+// Inject for outgoing HTTP requests, and gRPC interceptors. Optionally (NewTracer,
+// WithTracer) the app records its own server and client spans and exports them over OTLP/HTTP
+// to a collector, so the time spent inside each service shows between the proxies' spans.
 package tracecontext
 
 import (
