@@ -157,7 +157,7 @@ func (o *Options) validate() error {
 	if o.CRDs == "" {
 		dir, err := localk8s.FindCRDs(repoRoot())
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrBadInput, err)
+			return fmt.Errorf("%w: %w; or pass --crds DIR", ErrBadInput, err)
 		}
 		o.CRDs = dir
 	}
