@@ -108,6 +108,5 @@ done
 
 step "report"
 "$T" canary history web-svc -n emojivoto -o json > "$OUT/canary-history.json"
-REPORT=$("$T" sandbox report "$OUT")
-echo "report: $REPORT"
+"$T" sandbox report "$OUT"
 echo "demo finished in $(( $(date +%s) - START ))s"

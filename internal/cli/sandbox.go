@@ -304,15 +304,18 @@ func newSandboxReportCommand(f *Factory) *cobra.Command {
 		Long: `Render the demo's results (load.json from load run, canary-history.json from canary history,
 balance-MODE.json from load attack and the data plane's metrics around them) as one
 self-contained HTML page: load charts, the canary timeline with weights and success rates, the
-audit log and the balancing comparison. Prints the report's path.`,
+audit log and the balancing comparison. Prints a summary and the report's path.`,
 		Example: `  trafficctl sandbox report /tmp/trafficctl-demo`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := sandbox.WriteReport(args[0])
+			path, summary, err := sandbox.WriteReport(args[0])
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(f.Streams.Out, path)
+			for _, row := range summary {
+				fmt.Fprintf(f.Streams.Out, "  %s: %s\n", row[0], row[1])
+			}
+			fmt.Fprintf(f.Streams.Out, "report: %s\n", path)
 			return nil
 		},
 	}

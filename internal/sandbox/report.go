@@ -30,16 +30,16 @@ const (
 var BalanceModes = []string{"round-robin", "ewma"}
 
 // WriteReport renders the demo's outputs in dir as one self-contained HTML page (inline SVG
-// charts, no script, no network) and returns its path. Missing parts are left out; a report
-// with nothing in it is an error.
-func WriteReport(dir string) (string, error) {
+// charts, no script, no network) and returns its path and the summary rows (step, outcome).
+// Missing parts are left out; a report with nothing in it is an error.
+func WriteReport(dir string) (string, [][]string, error) {
 	var sections []section
 	summary := load.Table{Title: "What happened", Header: []string{"step", "outcome"}}
 	found := 0
 
 	var res load.ScenarioResult
 	if ok, err := readJSON(filepath.Join(dir, ReportLoad), &res); err != nil {
-		return "", err
+		return "", nil, err
 	} else if ok && res.Total != nil {
 		found++
 		verdict := "thresholds met"
@@ -55,7 +55,7 @@ func WriteReport(dir string) (string, error) {
 
 	var history []canary.Entry
 	if ok, err := readJSON(filepath.Join(dir, ReportHistory), &history); err != nil {
-		return "", err
+		return "", nil, err
 	} else if ok && len(history) > 0 {
 		found++
 		runs := canaryRuns(history)
@@ -71,11 +71,12 @@ func WriteReport(dir string) (string, error) {
 	bal := load.Table{Title: "Balancing with one slow replica", Header: []string{"balancing", "requests", "success", "p50", "p90", "p99", "mean", "slow replica's share"}}
 	over := load.Chart{Title: "Balancing with one slow replica: p99 latency over time", XLabel: "seconds since start", YLabel: "p99 latency (ms)"}
 	var p99s []time.Duration
+	var shares []string
 	for _, mode := range BalanceModes {
 		var rep load.Report
 		ok, err := readJSON(filepath.Join(dir, ReportBalancePrefix+mode+".json"), &rep)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if !ok {
 			continue
@@ -92,6 +93,7 @@ func WriteReport(dir string) (string, error) {
 		}
 		over.Series = append(over.Series, s)
 		p99s = append(p99s, l.P99)
+		shares = append(shares, share)
 	}
 	if len(bal.Rows) > 0 {
 		found++
@@ -99,23 +101,24 @@ func WriteReport(dir string) (string, error) {
 			Note:   "web-v2-0 answers 80 ms slower than its two siblings. Round robin keeps sending it a third of the requests; peak-EWMA with power of two choices (Linkerd's balancer) sends it almost none.",
 			Tables: []load.Table{bal}, Charts: []load.Chart{over}})
 		if len(p99s) == 2 {
-			summary.Rows = append(summary.Rows, []string{"balancing, one replica slow", fmt.Sprintf("p99 %s with round robin, %s with peak EWMA", ms(p99s[0]), ms(p99s[1]))})
+			summary.Rows = append(summary.Rows, []string{"balancing, one replica slow", fmt.Sprintf("round robin: p99 %s, slow replica served %s; peak EWMA: p99 %s, slow replica served %s",
+				ms(p99s[0]), shares[0], ms(p99s[1]), shares[1])})
 		}
 	}
 	if found == 0 {
-		return "", fmt.Errorf("no demo results (%s, %s, %s*.json) in %s: run scripts/demo.sh (make demo)", ReportLoad, ReportHistory, ReportBalancePrefix, dir)
+		return "", nil, fmt.Errorf("no demo results (%s, %s, %s*.json) in %s: run scripts/demo.sh (make demo)", ReportLoad, ReportHistory, ReportBalancePrefix, dir)
 	}
 	sections = append([]section{{Title: "Summary", Tables: []load.Table{summary}}}, sections...)
 	path := filepath.Join(dir, ReportFile)
 	f, err := os.Create(path)
 	if err != nil {
-		return "", fmt.Errorf("create report: %w", err)
+		return "", nil, fmt.Errorf("create report: %w", err)
 	}
 	if err := reportTmpl.Execute(f, report{Title: "trafficctl sandbox demo", Generated: time.Now().UTC().Format(time.RFC3339), Sections: sections}); err != nil {
 		f.Close()
-		return "", fmt.Errorf("write report: %w", err)
+		return "", nil, fmt.Errorf("write report: %w", err)
 	}
-	return path, f.Close()
+	return path, summary.Rows, f.Close()
 }
 
 // section is one part of the report: a heading, a note, tables and charts.

@@ -29,9 +29,12 @@ func copyDemo(t *testing.T) string {
 
 func TestWriteReport(t *testing.T) {
 	dir := copyDemo(t)
-	path, err := WriteReport(dir)
+	path, summary, err := WriteReport(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(summary) != 4 {
+		t.Errorf("summary %v, want 4 rows (load, two canaries, balancing)", summary)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -43,7 +46,7 @@ func TestWriteReport(t *testing.T) {
 		"<td>canary run 2</td><td>Promoted at 100%",
 		"<td>round-robin</td><td>800</td><td>100.00%</td><td>2.5 ms</td><td>83.6 ms</td><td>98.2 ms</td><td>29.8 ms</td><td>33.3%</td>",
 		"<td>ewma</td><td>800</td><td>100.00%</td><td>1.4 ms</td><td>3.5 ms</td><td>17.5 ms</td><td>2.1 ms</td><td>0.0%</td>",
-		"p99 98.2 ms with round robin, 17.5 ms with peak EWMA",
+		"round robin: p99 98.2 ms, slow replica served 33.3%; peak EWMA: p99 17.5 ms, slow replica served 0.0%",
 		"Canary audit log",
 	} {
 		if !strings.Contains(html, want) {
@@ -63,7 +66,7 @@ func TestWriteReport(t *testing.T) {
 }
 
 func TestWriteReportNothing(t *testing.T) {
-	if _, err := WriteReport(t.TempDir()); err == nil || !strings.Contains(err.Error(), "make demo") {
+	if _, _, err := WriteReport(t.TempDir()); err == nil || !strings.Contains(err.Error(), "make demo") {
 		t.Errorf("empty directory: %v, want an error pointing at make demo", err)
 	}
 }
