@@ -183,10 +183,8 @@ func segmentMinus(seg Segment, excluded []Segment) (string, bool) {
 	return nonUintRegex, true
 }
 
-// notEndingWith handles exclusions that are all "{param}SUFFIX" with one literal suffix: the
-// values that do not end with it, as a regex (non-empty, slash-free). ok is false for any
-// other shape.
-func notEndingWith(excluded []Segment) (string, bool) {
+// commonSuffix returns S when every excluded segment is "{param}S" with the same literal S.
+func commonSuffix(excluded []Segment) (string, bool) {
 	suffix := ""
 	for _, e := range excluded {
 		if len(e) != 2 || e[0].Kind != KindAny || e[0].Regex != anyRegex || e[1].Kind != KindLiteral || e[1].Literal == "" {
@@ -197,19 +195,181 @@ func notEndingWith(excluded []Segment) (string, bool) {
 		}
 		suffix = e[1].Literal
 	}
-	if suffix == "" || strings.ContainsRune(suffix, '/') || !isASCII(suffix) {
+	return suffix, suffix != ""
+}
+
+// minusWordsAndSuffix is a regex for the non-empty, slash-free strings that are neither one of
+// words nor "{param}SUFFIX" (at least one byte, then suffix): "{name}" minus "~me" and
+// "{name}.json". It walks the words' trie; off the trie, what may follow a prefix p is any
+// string whose last len(suffix) bytes differ from the suffix, or a shorter string that does not
+// complete the suffix after p.
+func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
+	if suffix == "" || !isASCII(suffix) || strings.ContainsRune(suffix, '/') {
 		return "", false
 	}
-	// Shorter than "x"+suffix, or the last len(suffix) bytes differ from the suffix somewhere.
-	alts := []string{fmt.Sprintf("[^/]{1,%d}", len(suffix))}
-	var last []string
-	for k := 0; k < len(suffix); k++ {
+	L := len(suffix)
+	endsWith := func(s string) bool { return len(s) > L && strings.HasSuffix(s, suffix) }
+	type node struct {
+		kids     map[byte]*node
+		terminal bool
+	}
+	root := &node{kids: map[byte]*node{}}
+	for _, w := range words {
+		if w == "" || endsWith(w) {
+			continue // empty, or already excluded by the suffix
+		}
+		if !isASCII(w) || strings.ContainsRune(w, '/') {
+			return "", false
+		}
+		n := root
+		for i := 0; i < len(w); i++ {
+			if n.kids[w[i]] == nil {
+				n.kids[w[i]] = &node{kids: map[byte]*node{}}
+			}
+			n = n.kids[w[i]]
+		}
+		n.terminal = true
+	}
+	// notS matches the length-L strings other than suffix.
+	var notS []string
+	for k := 0; k < L; k++ {
 		tail := ""
-		if rest := len(suffix) - k - 1; rest > 0 {
+		if rest := L - k - 1; rest > 0 {
 			tail = fmt.Sprintf("[^/]{%d}", rest)
 		}
-		last = append(last, regexp.QuoteMeta(suffix[:k])+"[^/"+classEscape(suffix[k : k+1])[1:]+"]"+tail)
+		notS = append(notS, regexp.QuoteMeta(suffix[:k])+"[^/"+classEscape(suffix[k : k+1])[1:]+"]"+tail)
 	}
-	alts = append(alts, "[^/]*(?:"+strings.Join(last, "|")+")")
-	return "(?:" + strings.Join(alts, "|") + ")", true
+	longTail := "[^/]*(?:" + strings.Join(notS, "|") + ")"
+	maxWord := 0
+	var kept []string
+	for _, w := range words {
+		if w != "" && !endsWith(w) {
+			kept = append(kept, w)
+			maxWord = max(maxWord, len(w))
+		}
+	}
+	if maxWord < L {
+		// No word is long enough to end with the suffix: up to maxWord bytes only the words are
+		// excluded; longer strings only must not end with the suffix.
+		long := fmt.Sprintf("[^/]{%d,%d}|%s", maxWord+1, L, longTail)
+		if maxWord == 0 {
+			long = fmt.Sprintf("[^/]{1,%d}|%s", L, longTail)
+			return "(?:" + long + ")", true
+		}
+		short, ok := boundedComplement(append(kept, ""), maxWord)
+		if !ok {
+			return "(?:" + long + ")", true
+		}
+		re := "(?:" + short + "|" + long + ")"
+		return re, len(re) <= maxRegexLength
+	}
+	// tailAfter is what may follow a prefix p once off the trie.
+	tailAfter := func(p string) string {
+		var bad []string // short tails that would complete the suffix after p
+		for j := 1; j <= L; j++ {
+			if strings.HasSuffix(p, suffix[:j]) && len(p)+L-j > L {
+				bad = append(bad, suffix[j:])
+			}
+		}
+		if len(bad) == 0 {
+			return fmt.Sprintf("(?:%s|[^/]{0,%d})", longTail, L-1)
+		}
+		short, ok := boundedComplement(bad, L-1)
+		if !ok {
+			return "(?:" + longTail + ")"
+		}
+		return "(?:" + longTail + "|" + short + ")"
+	}
+	// startsSuffix tells whether p ends with a non-empty prefix of the suffix: only then does
+	// what follows p depend on p.
+	startsSuffix := func(p string) bool {
+		for j := 1; j <= L; j++ {
+			if strings.HasSuffix(p, suffix[:j]) {
+				return true
+			}
+		}
+		return false
+	}
+	sChars := ""
+	for i := 0; i < L; i++ {
+		if strings.IndexByte(sChars, suffix[i]) < 0 {
+			sChars += suffix[i : i+1]
+		}
+	}
+	var build func(n *node, q string) string
+	build = func(n *node, q string) string {
+		var alts []string
+		if q != "" && !n.terminal && !endsWith(q) {
+			alts = append(alts, "")
+		}
+		keys := make([]byte, 0, len(n.kids))
+		for k := range n.kids {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+		for _, k := range keys {
+			alts = append(alts, regexp.QuoteMeta(string(k))+build(n.kids[k], q+string(k)))
+		}
+		special := ""
+		for i := 0; i < len(sChars); i++ {
+			if c := sChars[i]; n.kids[c] == nil && startsSuffix(q+string(c)) {
+				special += string(c)
+				alts = append(alts, regexp.QuoteMeta(string(c))+tailAfter(q+string(c)))
+			}
+		}
+		alts = append(alts, "[^/"+classEscape(special + string(keys))[1:]+"]"+tailAfter("/"))
+		return "(?:" + strings.Join(alts, "|") + ")"
+	}
+	re := build(root, "")
+	return re, len(re) <= maxRegexLength
+}
+
+// boundedComplement is a regex for the strings of at most maxLen slash-free bytes (the empty
+// string included) that are not in words; ok is false when there is none.
+func boundedComplement(words []string, maxLen int) (string, bool) {
+	type node struct {
+		kids     map[byte]*node
+		terminal bool
+	}
+	root := &node{kids: map[byte]*node{}}
+	for _, w := range words {
+		n := root
+		for i := 0; i < len(w); i++ {
+			if n.kids[w[i]] == nil {
+				n.kids[w[i]] = &node{kids: map[byte]*node{}}
+			}
+			n = n.kids[w[i]]
+		}
+		n.terminal = true
+	}
+	// build returns "" with ok=false when nothing is left under n.
+	var build func(n *node, depth int) (string, bool)
+	build = func(n *node, depth int) (string, bool) {
+		var alts []string
+		if !n.terminal {
+			alts = append(alts, "")
+		}
+		if depth < maxLen {
+			keys := make([]byte, 0, len(n.kids))
+			for k := range n.kids {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+			for _, k := range keys {
+				if sub, ok := build(n.kids[k], depth+1); ok {
+					alts = append(alts, regexp.QuoteMeta(string(k))+sub)
+				}
+			}
+			rest := ""
+			if left := maxLen - depth - 1; left > 0 {
+				rest = fmt.Sprintf("[^/]{0,%d}", left)
+			}
+			alts = append(alts, "[^/"+classEscape(string(keys))[1:]+"]"+rest)
+		}
+		if len(alts) == 0 {
+			return "", false
+		}
+		return "(?:" + strings.Join(alts, "|") + ")", true
+	}
+	return build(root, 0)
 }

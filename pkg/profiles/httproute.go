@@ -302,10 +302,19 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 				}
 			}
 			re, ok := segmentMinus(seg, simple)
-			if len(simple) == 0 && len(seg) == 1 && seg[0].Kind == KindAny {
-				// Only "{name}.json"-style exclusions sharing one suffix: "does not end with it".
-				if suffixed, fine := notEndingWith(hard); fine {
-					re, ok, hard = suffixed, true, nil
+			if suffix, isSuffix := commonSuffix(hard); isSuffix && len(seg) == 1 && seg[0].Kind == KindAny {
+				// "{name}.json"-style exclusions sharing one suffix, plus words: exact too.
+				var words []string
+				finite := true
+				for _, e := range simple {
+					v := e.finiteValues()
+					finite = finite && v != nil
+					words = append(words, v...)
+				}
+				if finite {
+					if combined, fine := minusWordsAndSuffix(words, suffix); fine {
+						re, ok, hard = combined, true, nil
+					}
 				}
 			}
 			if !ok {

@@ -268,30 +268,44 @@ func TestHTTPRouteRegexLimit(t *testing.T) {
 	}
 }
 
-// TestNotEndingWith checks the suffix complement against brute force.
-func TestNotEndingWith(t *testing.T) {
-	anyPart := Part{Kind: KindAny, Regex: anyRegex}
-	for _, suffix := range []string{".json", "x", "aa", ".tar.gz"} {
-		excluded := []Segment{{anyPart, {Literal: suffix}}}
-		re, ok := notEndingWith(excluded)
+// TestMinusWordsAndSuffix checks the combined complement against brute force.
+func TestMinusWordsAndSuffix(t *testing.T) {
+	cases := []struct {
+		suffix string
+		words  []string
+	}{
+		{".json", []string{"~me", "a.json", "js", ".j"}},
+		{"aa", []string{"a", "ba", "aaa", "xa"}},
+		{"x", nil},
+		{"x", []string{"ax", "b", "bb", "bx"}},
+		{".json", nil},
+		{".tar.gz", []string{"t", ".tar", "gz", ".tar.g"}},
+	}
+	alphabet := []byte(".jsonxa~m-targzb")
+	if _, ok := commonSuffix([]Segment{{{Kind: KindAny, Regex: anyRegex}, {Literal: ".a"}}, {{Kind: KindAny, Regex: anyRegex}, {Literal: ".b"}}}); ok {
+		t.Error("two different suffixes: want none in common")
+	}
+	for _, tc := range cases {
+		re, ok := minusWordsAndSuffix(tc.words, tc.suffix)
 		if !ok {
-			t.Fatalf("%q: no regex", suffix)
+			t.Fatalf("%q %v: no regex (%d characters)", tc.suffix, tc.words, len(re))
 		}
-		rng := rand.New(rand.NewPCG(3, 4))
-		alphabet := []byte(".jsonxa-targz")
-		for range 20000 {
-			b := make([]byte, rng.IntN(9))
+		rng := rand.New(rand.NewPCG(5, 6))
+		for range 30000 {
+			b := make([]byte, rng.IntN(10))
 			for i := range b {
 				b[i] = alphabet[rng.IntN(len(alphabet))]
 			}
 			s := string(b)
-			want := s != "" && !matchWhole(excluded[0].Regex(), s)
+			want := s != "" && !(len(s) > len(tc.suffix) && strings.HasSuffix(s, tc.suffix))
+			for _, w := range tc.words {
+				if s == w {
+					want = false
+				}
+			}
 			if got := matchWhole(re, s); got != want {
-				t.Fatalf("%q minus *%s: %s says %t, want %t", s, suffix, re, got, want)
+				t.Fatalf("%q minus %v and *%s: %s says %t, want %t", s, tc.words, tc.suffix, re, got, want)
 			}
 		}
-	}
-	if _, ok := notEndingWith([]Segment{{anyPart, {Literal: ".a"}}, {anyPart, {Literal: ".b"}}}); ok {
-		t.Error("two suffixes: want no regex")
 	}
 }
