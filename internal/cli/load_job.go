@@ -15,6 +15,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
+	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
 )
 
 type loadJobOptions struct {
@@ -53,7 +54,7 @@ Without --apply the objects are printed as YAML, for kubectl or GitOps.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.name, "name", "", "name of the Job and ConfigMap (default: loadtest-<scenario file name>)")
-	cmd.Flags().StringVar(&o.image, "image", load.DefaultImage, "attacker image (built from deploy/trafficctl)")
+	cmd.Flags().StringVar(&o.image, "image", loadjob.DefaultImage, "attacker image (built from deploy/trafficctl)")
 	cmd.Flags().Int32Var(&o.replicas, "replicas", 1, "number of attacker pods")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply to the cluster (server-side apply) instead of printing")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", "with --apply: none or server")
@@ -121,7 +122,7 @@ func (o *loadJobOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	objs, err := load.RenderJob(load.JobOptions{
+	objs, err := loadjob.Render(loadjob.Options{
 		Name: o.name, Namespace: ns, Image: o.image, Replicas: o.replicas,
 		Scenario: o.data, Thresholds: o.scenario.Thresholds,
 	})
@@ -164,11 +165,11 @@ func describeShort(obj *unstructured.Unstructured) string {
 type loadCollectOptions struct {
 	f      *Factory
 	format string
-	logs   func(c *kube.Clients) load.LogReader
+	logs   func(c *kube.Clients) loadjob.LogReader
 }
 
 func newLoadCollectCommand(f *Factory) *cobra.Command {
-	o := &loadCollectOptions{f: f, logs: func(c *kube.Clients) load.LogReader { return load.PodLogs(c.Kube) }}
+	o := &loadCollectOptions{f: f, logs: func(c *kube.Clients) loadjob.LogReader { return loadjob.PodLogs(c.Kube) }}
 	cmd := &cobra.Command{
 		Use:   "collect JOB",
 		Short: "Merge the reports of a finished load job's attackers and check its thresholds",
@@ -194,9 +195,9 @@ func (o *loadCollectOptions) Run(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	res, err := load.Collect(ctx, c.Kube, o.logs(c), c.Namespace, name)
+	res, err := loadjob.Collect(ctx, c.Kube, o.logs(c), c.Namespace, name)
 	switch {
-	case errors.Is(err, load.ErrJobNotFinished):
+	case errors.Is(err, loadjob.ErrNotFinished):
 		return withExitCode(ExitUndecided, err)
 	case err != nil:
 		return err

@@ -16,7 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/testenv"
-	"github.com/trafficctl/trafficctl/pkg/load"
+	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
 )
 
 func loadServer(t *testing.T, delay time.Duration) *httptest.Server {
@@ -286,7 +286,7 @@ func TestLoadJobAndCollect(t *testing.T) {
 		t.Fatalf("render: exit %d: %s", code, stderr)
 	}
 	for _, w := range []string{"kind: ConfigMap", "kind: Job", "name: loadtest-demo", "namespace: emojivoto", "parallelism: 3", "completionMode: Indexed",
-		"image: " + load.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.io/load-thresholds"} {
+		"image: " + loadjob.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.io/load-thresholds"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("rendered job lacks %q:\n%s", w, stdout)
 		}

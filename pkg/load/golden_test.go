@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -46,26 +44,4 @@ func TestGoldenTextReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "report.txt", b.Bytes())
-}
-
-func TestGoldenJob(t *testing.T) {
-	objs, err := RenderJob(JobOptions{
-		Name: "loadtest-demo", Namespace: "emojivoto", Image: DefaultImage, Replicas: 3,
-		Scenario: []byte(demoScenario), Thresholds: Thresholds{P99: 100 * time.Millisecond, MinSuccess: 99.9},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	for i, o := range objs {
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		b.Write(y)
-	}
-	golden(t, "job.yaml", b.Bytes())
 }

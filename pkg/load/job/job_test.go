@@ -1,4 +1,4 @@
-package load
+package job
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/trafficctl/trafficctl/internal/testenv"
 	"github.com/trafficctl/trafficctl/pkg/kube"
+	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
 // TestCollectJob applies a rendered load job to a real API server, plays the part of the
@@ -26,9 +28,9 @@ func TestCollectJob(t *testing.T) {
 	c := env.Clients(t, ns)
 	ctx := context.Background()
 
-	objs, err := RenderJob(JobOptions{
+	objs, err := Render(Options{
 		Name: "loadtest-demo", Namespace: ns, Image: DefaultImage, Replicas: 2,
-		Scenario: []byte(demoScenario), Thresholds: Thresholds{P99: 100 * time.Millisecond, MinSuccess: 99.9},
+		Scenario: []byte(demoScenario), Thresholds: load.Thresholds{P99: 100 * time.Millisecond, MinSuccess: 99.9},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -53,8 +55,8 @@ func TestCollectJob(t *testing.T) {
 		}
 		return io.NopCloser(strings.NewReader(logs[pod])), nil
 	}
-	if _, err := Collect(ctx, c.Kube, reader, ns, "loadtest-demo"); !errors.Is(err, ErrJobNotFinished) {
-		t.Fatalf("collect of a running job: %v, want ErrJobNotFinished", err)
+	if _, err := Collect(ctx, c.Kube, reader, ns, "loadtest-demo"); !errors.Is(err, ErrNotFinished) {
+		t.Fatalf("collect of a running job: %v, want ErrNotFinished", err)
 	}
 
 	start := time.Now()
@@ -95,4 +97,27 @@ func TestCollectJob(t *testing.T) {
 	if res.Passed || res.Thresholds[0].Name != "p99" || res.Thresholds[0].Passed {
 		t.Errorf("thresholds %+v, want the p99 breached", res.Thresholds)
 	}
+}
+
+const demoScenario = `name: emojivoto
+targets:
+  - {name: list, url: http://web-svc.emojivoto:8080/api/list, weight: 60}
+  - {name: vote, method: POST, url: "http://web-svc.emojivoto:8080/api/vote?choice=:joy:", weight: 30}
+  - {name: leaderboard, url: http://web-svc.emojivoto:8080/api/leaderboard, weight: 10}
+stages:
+  - {name: warm-up, type: ramp, from: 10, to: 100, duration: 10s}
+  - {type: constant, rate: 100, duration: 30s}
+thresholds: {p99: 100ms, minSuccess: 99.9}
+`
+
+// recorded is the JSON report of n hits of the given latency, one every 10 ms from start.
+func recorded(n int, lat time.Duration, start time.Time) *load.Report {
+	rec := load.NewRecorder(load.DefaultLateThreshold, time.Second)
+	for i := range n {
+		at := start.Add(time.Duration(i) * 10 * time.Millisecond)
+		h := &load.Hit{Intended: at, Started: at}
+		h.Result = vegeta.Result{Code: 200, Timestamp: at, Latency: lat}
+		rec.Add(h)
+	}
+	return rec.Report()
 }

@@ -1,4 +1,6 @@
-package load
+// Package job runs a load scenario as a Kubernetes Job of attacker pods and collects their
+// reports from the pods' logs.
+package job
 
 import (
 	"context"
@@ -16,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
 const (
@@ -29,22 +33,22 @@ const (
 	scenarioKey       = "scenario.yaml"
 )
 
-// ErrJobNotFinished is returned by Collect while attackers are still running.
-var ErrJobNotFinished = errors.New("load job not finished")
+// ErrNotFinished is returned by Collect while attackers are still running.
+var ErrNotFinished = errors.New("load job not finished")
 
-// JobOptions describe a load job.
-type JobOptions struct {
+// Options describe a load job.
+type Options struct {
 	Name, Namespace, Image string
 	Replicas               int32
 	// Scenario is the scenario file as written; it travels in a ConfigMap.
 	Scenario   []byte
-	Thresholds Thresholds
+	Thresholds load.Thresholds
 }
 
-// RenderJob returns the ConfigMap holding the scenario and an Indexed Job of Replicas
+// Render returns the ConfigMap holding the scenario and an Indexed Job of Replicas
 // attacker pods, each running the whole scenario (so the total load is Replicas times the
 // scenario's rates) and printing its JSON report, histograms included, to its log.
-func RenderJob(o JobOptions) ([]*unstructured.Unstructured, error) {
+func Render(o Options) ([]*unstructured.Unstructured, error) {
 	if o.Replicas < 1 {
 		return nil, fmt.Errorf("replicas must be at least 1")
 	}
@@ -144,15 +148,15 @@ func PodLogs(kc kubernetes.Interface) LogReader {
 
 // Collected is the merged result of a load job.
 type Collected struct {
-	Job        string            `json:"job"`
-	Replicas   int               `json:"replicas"`
-	Report     *Report           `json:"report"`
-	Thresholds []ThresholdResult `json:"thresholds"`
-	Passed     bool              `json:"passed"`
+	Job        string                 `json:"job"`
+	Replicas   int                    `json:"replicas"`
+	Report     *load.Report           `json:"report"`
+	Thresholds []load.ThresholdResult `json:"thresholds"`
+	Passed     bool                   `json:"passed"`
 }
 
 // Collect reads the reports of a finished load job's attackers from their logs, merges them
-// and checks the job's thresholds. It returns ErrJobNotFinished while attackers still run.
+// and checks the job's thresholds. It returns ErrNotFinished while attackers still run.
 func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, namespace, name string) (*Collected, error) {
 	job, err := kc.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -164,14 +168,14 @@ func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, names
 	}
 	if job.Status.Succeeded+job.Status.Failed < want {
 		return nil, fmt.Errorf("%w: %d of %d attackers done in job %s/%s; retry when it completes",
-			ErrJobNotFinished, job.Status.Succeeded+job.Status.Failed, want, namespace, name)
+			ErrNotFinished, job.Status.Succeeded+job.Status.Failed, want, namespace, name)
 	}
 	pods, err := kc.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + name})
 	if err != nil {
 		return nil, fmt.Errorf("list pods of job %s/%s: %w", namespace, name, err)
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
-	var reps []*Report
+	var reps []*load.Report
 	for _, p := range pods.Items {
 		if p.Status.Phase != corev1.PodSucceeded {
 			continue
@@ -180,7 +184,7 @@ func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, names
 		if err != nil {
 			return nil, fmt.Errorf("read log of pod %s/%s: %w", namespace, p.Name, err)
 		}
-		rep, err := ReadReport(rc, DefaultLateThreshold)
+		rep, err := load.ReadReport(rc, load.DefaultLateThreshold)
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("pod %s/%s: %w", namespace, p.Name, err)
@@ -189,13 +193,13 @@ func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, names
 	}
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: no attacker of job %s/%s succeeded: see 'kubectl logs -n %s -l batch.kubernetes.io/job-name=%s'",
-			ErrBadResults, namespace, name, namespace, name)
+			load.ErrBadResults, namespace, name, namespace, name)
 	}
-	merged, err := MergeReports(reps)
+	merged, err := load.MergeReports(reps)
 	if err != nil {
 		return nil, err
 	}
-	var th Thresholds
+	var th load.Thresholds
 	if s := job.Annotations[ThresholdsAnnotation]; s != "" {
 		if err := json.Unmarshal([]byte(s), &th); err != nil {
 			return nil, fmt.Errorf("job %s/%s: annotation %s: %w", namespace, name, ThresholdsAnnotation, err)
