@@ -1,6 +1,7 @@
 package demoapp
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -143,4 +144,22 @@ func FuzzUnmarshal(f *testing.F) {
 		var r resultsResponse
 		_ = r.unmarshal(b)
 	})
+}
+
+func TestCheck(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewGRPCServer()
+	RegisterEmoji(s, NewKnobs(Behaviour{}))
+	go func() { _ = s.Serve(l) }()
+	defer s.Stop()
+	ctx := context.Background()
+	if err := Check(ctx, l.Addr().String(), EmojiService); err != nil {
+		t.Errorf("emoji: %v", err)
+	}
+	if err := Check(ctx, l.Addr().String(), VotingService); err == nil {
+		t.Error("voting check passed against the emoji service")
+	}
 }

@@ -111,3 +111,20 @@ func writeJSON(rw http.ResponseWriter, v any) {
 	rw.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(rw).Encode(v)
 }
+
+// Check calls a read-only RPC of the gRPC service at addr (EmojiService/ListAll or
+// VotingService/Results): a health check that proves the service answers, not just listens.
+func Check(ctx context.Context, addr, service string) error {
+	cc, err := Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	switch service {
+	case EmojiService:
+		return call(ctx, cc, "/"+EmojiService+"/ListAll", &empty{}, &listAllResponse{})
+	case VotingService:
+		return call(ctx, cc, "/"+VotingService+"/Results", &empty{}, &resultsResponse{})
+	}
+	return fmt.Errorf("unknown service %q", service)
+}

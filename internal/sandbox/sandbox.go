@@ -253,7 +253,7 @@ func startApp(o Options, st *State) error {
 		if err != nil {
 			return nil, err
 		}
-		c := Component{Name: spec.Name, Kind: spec.Kind, Group: appDir, Addr: addrs[0], Health: "tcp://" + addrs[0]}
+		c := Component{Name: spec.Name, Kind: spec.Kind, Group: appDir, Addr: addrs[0], Health: "grpc://" + addrs[0]}
 		if spec.Kind == KindWeb {
 			c.Health = "http://" + addrs[0] + "/healthz"
 		}

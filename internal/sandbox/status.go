@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/trafficctl/trafficctl/internal/demoapp"
 )
 
 // ComponentStatus is one process as `sandbox status` shows it.
@@ -46,6 +48,17 @@ func check(ctx context.Context, client *http.Client, s ComponentStatus) (bool, s
 		return false, "not running"
 	}
 	switch {
+	case s.Kind == KindEmoji || s.Kind == KindVoting:
+		service := demoapp.EmojiService
+		if s.Kind == KindVoting {
+			service = demoapp.VotingService
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := demoapp.Check(ctx, s.Addr, service); err != nil {
+			return false, err.Error()
+		}
+		return true, "ok"
 	case strings.HasPrefix(s.Health, "tcp://"):
 		conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", strings.TrimPrefix(s.Health, "tcp://"))
 		if err != nil {
