@@ -150,6 +150,10 @@ func (a *attackFlags) targets(args []string, targetsFile string) (*load.TargetSe
 
 // checkReachable fails fast, with a clear error, when the first target refuses connections.
 func checkReachable(ctx context.Context, rawURL string, timeout time.Duration) error {
+	if !strings.HasPrefix(rawURL, "http://") && !strings.HasPrefix(rawURL, "https://") {
+		// gRPC targets are checked when their methods are resolved by server reflection.
+		return nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, rawURL, nil)
 	if err != nil {
 		return usageErrorf("invalid URL %q: %w", rawURL, err)

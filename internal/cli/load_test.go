@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,10 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/testenv"
@@ -306,5 +311,25 @@ func TestLoadJobAndCollect(t *testing.T) {
 	code, _, stderr = runCLI(t, append(base, "load", "collect", "loadtest-demo")...)
 	if code != ExitUndecided || !strings.Contains(stderr, "0 of 2 attackers done") {
 		t.Errorf("collect: exit %d stderr %q, want exit 4", code, stderr)
+	}
+}
+
+func TestLoadAttackGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	reflection.Register(s)
+	go func() { _ = s.Serve(ln) }()
+	defer s.Stop()
+	body := writeFile(t, "req.json", `{"service": ""}`)
+	code, stdout, stderr := runCLI(t, "load", "attack", "grpc://"+ln.Addr().String()+"/grpc.health.v1.Health/Check", "--body", body, "--rate", "50/s", "--duration", "1s")
+	if code != ExitOK || !strings.Contains(stdout, "200:50") {
+		t.Errorf("exit %d stderr %q stdout:\n%s", code, stderr, stdout)
 	}
 }

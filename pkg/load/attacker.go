@@ -149,6 +149,9 @@ type tick struct {
 func (a *Attacker) Attack(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du time.Duration, name string) <-chan *Hit {
 	results := make(chan *Hit, 1024)
 	pool := a.newClients(ts)
+	if ts.hasGRPC {
+		pool.grpc = newGRPCPool(a.connections)
+	}
 	ticks := make(chan tick)
 	var wg sync.WaitGroup
 	go func() {
@@ -237,6 +240,9 @@ func (a *Attacker) hit(ctx context.Context, ts *TargetSet, pool *clients, name s
 	h.Method = tgt.Method
 	h.URL = tgt.URL
 
+	if tgt.grpc != nil {
+		return a.grpcHit(ctx, pool.grpc, tgt, h)
+	}
 	if pool.raw != nil {
 		return a.rawHit(ctx, pool, tgt, h)
 	}
@@ -318,6 +324,8 @@ type clients struct {
 	// raw holds the connections of the raw HTTP/1.1 path, when it applies.
 	raw    chan *rawConn
 	rawAll []*rawConn
+	// grpc holds the connections of gRPC targets, when there are any.
+	grpc *grpcPool
 }
 
 func (a *Attacker) newClient(conns int) *http.Client {
@@ -394,6 +402,9 @@ func (p *clients) close() {
 	}
 	for _, rc := range p.rawAll {
 		rc.close()
+	}
+	if p.grpc != nil {
+		p.grpc.close()
 	}
 }
 

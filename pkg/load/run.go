@@ -32,6 +32,9 @@ type RunOptions struct {
 // Run attacks ts at the pace of p for du and summarises the hits. When ctx is cancelled the
 // attack stops at once and Run returns the report of what finished, with ctx's error.
 func (a *Attacker) Run(ctx context.Context, ts *TargetSet, p vegeta.Pacer, du time.Duration, o RunOptions) (*Report, error) {
+	if err := ts.Prepare(ctx); err != nil {
+		return nil, err
+	}
 	rec := NewRecorder(a.lateThreshold, StepFor(du))
 	hits := a.Attack(ctx, ts, p, du, o.Name)
 	began := time.Now()

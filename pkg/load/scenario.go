@@ -249,6 +249,9 @@ func RunScenario(ctx context.Context, a *Attacker, sc *Scenario, o RunOptions) (
 		}
 	}
 	total, runErr := a.Run(ctx, ts, p, p.Duration(), o)
+	if total == nil {
+		return nil, runErr
+	}
 	res := &ScenarioResult{Name: sc.Name, Total: total}
 	for i, r := range stageRecs {
 		res.Stages = append(res.Stages, Breakdown{Name: p.StageNames()[i], Report: r.Report()})

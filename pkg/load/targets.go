@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -34,6 +35,7 @@ type Target struct {
 
 	template *http.Request
 	raw      rawRequest
+	grpc     *grpcCall
 }
 
 // TargetSet is an immutable set of targets and the order hits go to them: smooth weighted
@@ -41,6 +43,10 @@ type Target struct {
 type TargetSet struct {
 	targets []*Target
 	wheel   []int
+	hasGRPC bool
+
+	prepareOnce sync.Once
+	prepareErr  error
 	// rawAddr is the one host:port of every target when they are all plain HTTP, for the raw path.
 	rawAddr string
 }
@@ -58,6 +64,9 @@ func NewTargetSet(tgts []Target) (*TargetSet, error) {
 		if t.Method == "" {
 			t.Method = http.MethodGet
 		}
+		if strings.HasPrefix(t.URL, grpcScheme+"://") {
+			t.Method = "GRPC"
+		}
 		if t.Name == "" {
 			t.Name = t.Method + " " + t.URL
 		}
@@ -69,6 +78,16 @@ func NewTargetSet(tgts []Target) (*TargetSet, error) {
 			return nil, fmt.Errorf("%w: weights add up to more than %d", ErrBadTarget, MaxTotalWeight)
 		}
 		weights[i] = w
+		if t.Method == "GRPC" {
+			addr, method, err := parseGRPCURL(t.URL)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, t.Name, err)
+			}
+			t.grpc = &grpcCall{addr: addr, method: method, body: t.Body}
+			ts.targets = append(ts.targets, &t)
+			ts.hasGRPC = true
+			continue
+		}
 		req, err := newTemplate(&t.Target)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, t.Name, err)
@@ -86,6 +105,9 @@ func NewTargetSet(tgts []Target) (*TargetSet, error) {
 func rawAddr(tgts []*Target) string {
 	addr := ""
 	for _, t := range tgts {
+		if t.template == nil {
+			return ""
+		}
 		u := t.template.URL
 		if u.Scheme != "http" {
 			return ""
@@ -103,6 +125,16 @@ func rawAddr(tgts []*Target) string {
 		addr = a
 	}
 	return addr
+}
+
+// validateURL checks an HTTP(S) target's URL, or a gRPC target's (method "GRPC").
+func validateURL(t *vegeta.Target) error {
+	if t.Method == "GRPC" || strings.HasPrefix(t.URL, grpcScheme+"://") {
+		_, _, err := parseGRPCURL(t.URL)
+		return err
+	}
+	_, err := newTemplate(t)
+	return err
 }
 
 func newTemplate(t *vegeta.Target) (*http.Request, error) {
@@ -208,7 +240,7 @@ func ParseTargets(r io.Reader, dir string, body []byte, hdr http.Header) ([]Targ
 			if t.Header == nil {
 				t.Header = http.Header{}
 			}
-			if _, err := newTemplate(&t.Target); err != nil {
+			if err := validateURL(&t.Target); err != nil {
 				return nil, fmt.Errorf("%w: line %d: %w", ErrBadTarget, lineNo, err)
 			}
 			tgts = append(tgts, t)
