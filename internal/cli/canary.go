@@ -200,7 +200,6 @@ func whoAmI(ctx context.Context, cl *kube.Clients, via string) string {
 
 type canaryApexOptions struct {
 	f      *Factory
-	apex   string
 	output string
 	reason string
 }

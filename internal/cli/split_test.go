@@ -49,12 +49,12 @@ func TestSplitCommands(t *testing.T) {
 		return runCLI(t, append(args, k...)...)
 	}
 
-	code, out, errOut := run("split", "get", "web-svc")
+	code, _, errOut := run("split", "get", "web-svc")
 	if code != ExitError || !strings.Contains(errOut, "not split yet") || !strings.Contains(errOut, "trafficctl split set web-svc") {
 		t.Errorf("get before set: exit %d, stderr %q", code, errOut)
 	}
 
-	code, out, errOut = run("split", "set", "web-svc", "web-v1=90", "web-v2=10")
+	code, out, errOut := run("split", "set", "web-svc", "web-v1=90", "web-v2=10")
 	if code != ExitOK || !strings.Contains(out, "HTTPRoute.gateway.networking.k8s.io "+ns+"/web-svc-split rule 0 (PathPrefix /): created with web-v1=90 web-v2=10") {
 		t.Fatalf("set: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
@@ -65,6 +65,9 @@ func TestSplitCommands(t *testing.T) {
 		t.Fatalf("get -o json: exit %d, %s", code, out)
 	}
 	code, out, _ = run("split", "get", "web-svc")
+	if code != ExitOK {
+		t.Errorf("get: exit %d", code)
+	}
 	for _, want := range []string{"ROUTER  gateway", "web-v1   90      90%", "web-v2   10      10%", "web-svc-split  0     PathPrefix /  web-v1=90 web-v2=10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("get table lacks %q:\n%s", want, out)

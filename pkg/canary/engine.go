@@ -370,7 +370,7 @@ func DeploymentAvailable(ctx context.Context, k kubernetes.Interface, ns, name s
 			return nil
 		}
 	}
-	return fmt.Errorf("Deployment %s/%s is not available (%d of %d replicas available)", ns, name, d.Status.AvailableReplicas, d.Status.Replicas)
+	return fmt.Errorf("deployment %s/%s is not available (%d of %d replicas available)", ns, name, d.Status.AvailableReplicas, d.Status.Replicas)
 }
 
 // event records a decision as a Kubernetes Event on the rollout's ConfigMap. Events expire and
