@@ -214,11 +214,16 @@ corrected for coordinated omission and the late sends.
 
 With --connections N exactly N connections are opened and reused; when the rate needs more,
 requests wait for a free connection and the wait counts in the corrected latency (the
-schedule is kept). Ctrl-C stops at once and prints the report of what finished.`,
+schedule is kept). Ctrl-C stops at once and prints the report of what finished.
+
+gRPC unary methods are targets too: grpc://HOST:PORT/package.Service/Method with the request
+as JSON in --body; the method's types come from the server's reflection service.`,
 		Example: `  trafficctl load attack http://127.0.0.1:8080/api/list --rate 200/s --duration 30s
   trafficctl load attack --targets targets.txt --rate 1000/s --connections 16 -o json
   trafficctl load attack http://127.0.0.1:8080/ --duration 10s --output results.bin -o html > report.html
-  vegeta report results.bin`,
+  vegeta report results.bin
+  trafficctl load attack grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll --body req.json --rate 500/s
+  trafficctl load attack http://127.0.0.1:8080/ --rate max --connections 64 --duration 5s`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
