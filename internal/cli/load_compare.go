@@ -114,7 +114,8 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 		return load.WriteHTML(out, load.Page{
 			Title:  fmt.Sprintf("trafficctl load compare %s vs %s", o.target, o.baseline),
 			Tables: tables,
-			Charts: []load.Chart{load.OverTimeChart(cmp.Baseline), load.OverTimeChart(cmp.Target)},
+			Charts: []load.Chart{titled(load.OverTimeChart(cmp.Baseline), "Baseline: latency over the rounds"),
+				titled(load.OverTimeChart(cmp.Target), "Target: latency over the rounds")},
 		})
 	default:
 		for _, t := range tables {
@@ -124,4 +125,9 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
+}
+
+func titled(c load.Chart, title string) load.Chart {
+	c.Title = title
+	return c
 }
