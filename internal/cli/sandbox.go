@@ -85,6 +85,7 @@ func newSandboxUpCommand(f *Factory) *cobra.Command {
 	cmd.Flags().IntVar(&o.o.Replicas, "replicas", o.o.Replicas, "processes per web version (1-10)")
 	cmd.Flags().IntVar(&o.o.WebPort, "web-port", 0, "127.0.0.1 port of web-svc (0 picks a free port)")
 	cmd.Flags().StringVar(&o.balance, "balance", o.balance, "replica balancing of the data plane: ewma or round-robin")
+	cmd.Flags().StringVar(&o.o.OTLPEndpoint, "otlp-endpoint", "", "host:port of an OTLP/HTTP trace collector (e.g. 127.0.0.1:4318) the demo app sends spans to")
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
 	return cmd
 }

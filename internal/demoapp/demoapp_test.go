@@ -20,7 +20,7 @@ func app(t *testing.T, web Behaviour) (string, *Knobs) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := NewGRPCServer()
+		s := NewGRPCServer(nil)
 		register(s)
 		go func() { _ = s.Serve(l) }()
 		t.Cleanup(s.Stop)
@@ -151,7 +151,7 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewGRPCServer()
+	s := NewGRPCServer(nil)
 	RegisterEmoji(s, NewKnobs(Behaviour{}))
 	go func() { _ = s.Serve(l) }()
 	defer s.Stop()

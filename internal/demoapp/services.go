@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/trafficctl/trafficctl/internal/tracecontext"
 )
 
 // Full gRPC service names, as in the .proto files.
@@ -16,22 +18,30 @@ const (
 	VotingService = "emojivoto.v1.VotingService"
 )
 
-// handler adapts a typed unary method to grpc's generic MethodDesc handler.
+// handler adapts a typed unary method to grpc's generic MethodDesc handler, running the
+// server's interceptors (trace context) around it as generated code does.
 func handler[Req any, PReq interface {
 	*Req
 	message
-}](fn func(ctx context.Context, req PReq) (message, error)) grpc.MethodHandler {
-	return func(_ any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
+}](fullMethod string, fn func(ctx context.Context, req PReq) (message, error)) grpc.MethodHandler {
+	return func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
 		req := PReq(new(Req))
 		if err := dec(req); err != nil {
 			return nil, err
 		}
-		return fn(ctx, req)
+		if intercept == nil {
+			return fn(ctx, req)
+		}
+		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: fullMethod}
+		return intercept(ctx, req, info, func(ctx context.Context, req any) (any, error) { return fn(ctx, req.(PReq)) })
 	}
 }
 
-// NewGRPCServer returns a gRPC server using this package's protobuf codec.
-func NewGRPCServer() *grpc.Server { return grpc.NewServer(grpc.ForceServerCodec(codec{})) }
+// NewGRPCServer returns a gRPC server using this package's protobuf codec that continues the
+// callers' trace context (and records server spans when tr is not nil).
+func NewGRPCServer(tr *tracecontext.Tracer) *grpc.Server {
+	return grpc.NewServer(grpc.ForceServerCodec(codec{}), grpc.ChainUnaryInterceptor(tracecontext.UnaryServerInterceptor(tr)))
+}
 
 // RegisterEmoji serves emojivoto.v1.EmojiService on s.
 func RegisterEmoji(s *grpc.Server, k *Knobs) {
@@ -45,13 +55,13 @@ func RegisterEmoji(s *grpc.Server, k *Knobs) {
 		ServiceName: EmojiService,
 		HandlerType: (*any)(nil),
 		Methods: []grpc.MethodDesc{
-			{MethodName: "ListAll", Handler: handler(func(ctx context.Context, _ *empty) (message, error) {
+			{MethodName: "ListAll", Handler: handler("/"+EmojiService+"/ListAll", func(ctx context.Context, _ *empty) (message, error) {
 				if err := fail(ctx); err != nil {
 					return nil, err
 				}
 				return &listAllResponse{List: Catalogue}, nil
 			})},
-			{MethodName: "FindByShortcode", Handler: handler(func(ctx context.Context, req *findRequest) (message, error) {
+			{MethodName: "FindByShortcode", Handler: handler("/"+EmojiService+"/FindByShortcode", func(ctx context.Context, req *findRequest) (message, error) {
 				if err := fail(ctx); err != nil {
 					return nil, err
 				}
@@ -79,7 +89,7 @@ func RegisterVoting(s *grpc.Server, v *Votes, k *Knobs) {
 	for _, e := range Catalogue {
 		shortcode := e.Shortcode
 		methods = append(methods, grpc.MethodDesc{MethodName: VoteMethod(shortcode),
-			Handler: handler(func(ctx context.Context, _ *empty) (message, error) {
+			Handler: handler("/"+VotingService+"/"+VoteMethod(shortcode), func(ctx context.Context, _ *empty) (message, error) {
 				if k.apply(ctx.Done()) {
 					return nil, status.Error(codes.Internal, "voting: injected failure")
 				}
@@ -90,7 +100,7 @@ func RegisterVoting(s *grpc.Server, v *Votes, k *Knobs) {
 			})})
 	}
 	methods = append(methods, grpc.MethodDesc{MethodName: "Results",
-		Handler: handler(func(ctx context.Context, _ *empty) (message, error) {
+		Handler: handler("/"+VotingService+"/Results", func(ctx context.Context, _ *empty) (message, error) {
 			if k.apply(ctx.Done()) {
 				return nil, status.Error(codes.Internal, "voting: injected failure")
 			}

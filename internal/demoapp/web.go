@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/trafficctl/trafficctl/internal/tracecontext"
 )
 
 // Web is the web front end: the HTTP API of upstream Emojivoto's web, calling the emoji and
@@ -22,10 +24,12 @@ type Web struct {
 	mux              *http.ServeMux
 }
 
-// Dial connects to a gRPC service of the demo app (plaintext h2c on loopback).
+// Dial connects to a gRPC service of the demo app (plaintext h2c on loopback). Calls carry the
+// caller's W3C trace context, so one request through web, emoji and voting is one trace.
 func Dial(addr string) (*grpc.ClientConn, error) {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})))
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})),
+		grpc.WithChainUnaryInterceptor(tracecontext.UnaryClientInterceptor()))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

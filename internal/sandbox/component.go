@@ -12,6 +12,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/internal/dataplane"
 	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/tracecontext"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
@@ -33,6 +34,9 @@ type ComponentSpec struct {
 	// Listen is the address to serve on (127.0.0.1:0 picks a free port).
 	Listen    string            `json:"listen"`
 	Behaviour demoapp.Behaviour `json:"behaviour"`
+	// OTLPEndpoint is the host:port of an OTLP/HTTP collector the demo app sends its spans to;
+	// empty means trace context is propagated but no spans are exported.
+	OTLPEndpoint string `json:"otlpEndpoint,omitempty"`
 
 	// Web: the version it reports and the gRPC services it calls.
 	Version string `json:"version,omitempty"`
@@ -74,7 +78,12 @@ func serveGRPC(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", spec.Name, err)
 	}
-	s := demoapp.NewGRPCServer()
+	tr, err := startTracer(ctx, spec)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracer(tr)
+	s := demoapp.NewGRPCServer(tr)
 	knobs := demoapp.NewKnobs(spec.Behaviour)
 	if spec.Kind == KindEmoji {
 		demoapp.RegisterEmoji(s, knobs)
@@ -106,8 +115,41 @@ func serveWeb(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", spec.Name, err)
 	}
+	tr, err := startTracer(ctx, spec)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer shutdownTracer(tr)
 	web := demoapp.NewWeb(emoji, voting, demoapp.NewKnobs(spec.Behaviour), spec.Version, spec.Name)
-	return serveHTTP(ctx, spec, []net.Listener{l}, []http.Handler{web})
+	traced := tracecontext.New(tracecontext.WithTracer(tr)).Handler(web)
+	return serveHTTP(ctx, spec, []net.Listener{l}, []http.Handler{traced})
+}
+
+// startTracer returns nil (propagation only) unless spec names a collector.
+func startTracer(ctx context.Context, spec ComponentSpec) (*tracecontext.Tracer, error) {
+	if spec.OTLPEndpoint == "" {
+		return nil, nil
+	}
+	service := spec.Kind
+	if spec.Kind != KindWeb {
+		service += "-svc"
+	}
+	tr, err := tracecontext.NewTracer(ctx, spec.OTLPEndpoint, service, spec.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: trace exporter for %s: %w", spec.Name, spec.OTLPEndpoint, err)
+	}
+	return tr, nil
+}
+
+// shutdownTracer flushes the spans still buffered when the component stops.
+func shutdownTracer(tr *tracecontext.Tracer) {
+	if tr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = tr.Shutdown(ctx)
 }
 
 func serveDataPlane(ctx context.Context, spec ComponentSpec) error {

@@ -64,6 +64,9 @@ type Options struct {
 	WebPort int
 	// Balance is the data plane's replica balancing.
 	Balance dataplane.Balance
+	// OTLPEndpoint is the host:port of an OTLP/HTTP collector (for example an OpenTelemetry
+	// collector or Jaeger on :4318) that the demo app sends its spans to; empty exports none.
+	OTLPEndpoint string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -263,11 +266,11 @@ func startApp(o Options, st *State) error {
 		st.Components = append(st.Components, c)
 		return addrs, nil
 	}
-	emoji, err := run(ComponentSpec{Name: "emoji-svc", Kind: KindEmoji})
+	emoji, err := run(ComponentSpec{Name: "emoji-svc", Kind: KindEmoji, OTLPEndpoint: o.OTLPEndpoint})
 	if err != nil {
 		return err
 	}
-	voting, err := run(ComponentSpec{Name: "voting-svc", Kind: KindVoting})
+	voting, err := run(ComponentSpec{Name: "voting-svc", Kind: KindVoting, OTLPEndpoint: o.OTLPEndpoint})
 	if err != nil {
 		return err
 	}
@@ -276,7 +279,7 @@ func startApp(o Options, st *State) error {
 		up := dataplane.Upstream{Service: "web-" + v, Deployment: "web-" + v}
 		for i := range o.Replicas {
 			name := fmt.Sprintf("web-%s-%d", v, i)
-			addrs, err := run(ComponentSpec{Name: name, Kind: KindWeb, Version: v, Emoji: emoji[0], Voting: voting[0]})
+			addrs, err := run(ComponentSpec{Name: name, Kind: KindWeb, Version: v, Emoji: emoji[0], Voting: voting[0], OTLPEndpoint: o.OTLPEndpoint})
 			if err != nil {
 				return err
 			}

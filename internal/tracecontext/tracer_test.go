@@ -3,69 +3,20 @@ package tracecontext
 import (
 	"context"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/trafficctl/trafficctl/internal/tracecontext/otlptest"
 )
-
-// receiver is an OTLP/HTTP trace receiver decoding what it gets with the protocol's own
-// protobuf types, as a collector would.
-type receiver struct {
-	mu    sync.Mutex
-	spans map[string][]*tracepb.Span // by service.name
-	addr  string
-}
-
-func startReceiver(t *testing.T) *receiver {
-	t.Helper()
-	rc := &receiver{spans: map[string][]*tracepb.Span{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-			http.Error(w, "want protobuf on /v1/traces", http.StatusBadRequest)
-			return
-		}
-		b, err := io.ReadAll(r.Body)
-		var req coltracepb.ExportTraceServiceRequest
-		if err == nil {
-			err = proto.Unmarshal(b, &req)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, rs := range req.ResourceSpans {
-			var service string
-			for _, a := range rs.Resource.GetAttributes() {
-				if a.Key == "service.name" {
-					service = a.Value.GetStringValue()
-				}
-			}
-			for _, ss := range rs.ScopeSpans {
-				rc.spans[service] = append(rc.spans[service], ss.Spans...)
-			}
-		}
-		out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		_, _ = w.Write(out)
-	}))
-	t.Cleanup(srv.Close)
-	rc.addr = strings.TrimPrefix(srv.URL, "http://")
-	return rc
-}
 
 func newTracer(t *testing.T, addr, service string) *Tracer {
 	t.Helper()
@@ -93,8 +44,8 @@ func flush(t *testing.T, trs ...*Tracer) {
 // server span; and that the traceparent on the wire names the client span, so a proxy's span
 // in between would nest the same way.
 func TestTracerOneTrace(t *testing.T) {
-	rc := startReceiver(t)
-	webTracer, emojiTracer := newTracer(t, rc.addr, "web"), newTracer(t, rc.addr, "emoji")
+	rc := otlptest.Start(t)
+	webTracer, emojiTracer := newTracer(t, rc.Addr, "web"), newTracer(t, rc.Addr, "emoji")
 
 	var onWire []string
 	var mu sync.Mutex
@@ -124,16 +75,15 @@ func TestTracerOneTrace(t *testing.T) {
 	}
 	flush(t, webTracer, emojiTracer)
 
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if len(rc.spans["web"]) != 2 || len(rc.spans["emoji"]) != 1 {
-		t.Fatalf("exported web %d spans, emoji %d; want 2 and 1 (none for the unsampled request)", len(rc.spans["web"]), len(rc.spans["emoji"]))
+	webSpans, emojiSpans := rc.Spans("web"), rc.Spans("emoji")
+	if len(webSpans) != 2 || len(emojiSpans) != 1 {
+		t.Fatalf("exported web %d spans, emoji %d; want 2 and 1 (none for the unsampled request)", len(webSpans), len(emojiSpans))
 	}
 	byKind := map[tracepb.Span_SpanKind]*tracepb.Span{}
-	for _, sp := range rc.spans["web"] {
+	for _, sp := range webSpans {
 		byKind[sp.Kind] = sp
 	}
-	server, client, backend := byKind[tracepb.Span_SPAN_KIND_SERVER], byKind[tracepb.Span_SPAN_KIND_CLIENT], rc.spans["emoji"][0]
+	server, client, backend := byKind[tracepb.Span_SPAN_KIND_SERVER], byKind[tracepb.Span_SPAN_KIND_CLIENT], emojiSpans[0]
 	if server == nil || client == nil || backend.Kind != tracepb.Span_SPAN_KIND_SERVER {
 		t.Fatalf("span kinds: web %v, emoji %v", byKind, backend.Kind)
 	}
