@@ -197,8 +197,8 @@ func waitAPIServer(ctx context.Context, dir, server, caFile, token string, limit
 				return waitHTTP(ctx, client, server+"/readyz", token, time.Until(deadline))
 			}
 		}
-		if !alive(pidOf(dir, "kube-apiserver")) {
-			return fmt.Errorf("kube-apiserver exited: %s", tail(filepath.Join(dir, "kube-apiserver.log"), 10))
+		if !Alive(PIDOf(dir, "kube-apiserver")) {
+			return fmt.Errorf("kube-apiserver exited: %s", LogTail(filepath.Join(dir, "kube-apiserver.log"), 10))
 		}
 		select {
 		case <-ctx.Done():
@@ -206,7 +206,7 @@ func waitAPIServer(ctx context.Context, dir, server, caFile, token string, limit
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("kube-apiserver not ready after %s: %s", limit, tail(filepath.Join(dir, "kube-apiserver.log"), 10))
+	return fmt.Errorf("kube-apiserver not ready after %s: %s", limit, LogTail(filepath.Join(dir, "kube-apiserver.log"), 10))
 }
 
 func waitHTTP(ctx context.Context, client *http.Client, url, token string, limit time.Duration) error {
@@ -262,7 +262,8 @@ current-context: %[1]s
 	return nil
 }
 
-func pidOf(dir, name string) int {
+// PIDOf reads the PID recorded in dir/name.pid; 0 when there is none.
+func PIDOf(dir, name string) int {
 	b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
 	if err != nil {
 		return 0
@@ -271,8 +272,8 @@ func pidOf(dir, name string) int {
 	return pid
 }
 
-// tail returns the last n lines of a log file, joined, for error messages.
-func tail(path string, n int) string {
+// LogTail returns the last n lines of a log file, joined, for error messages.
+func LogTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log)"

@@ -85,10 +85,10 @@ func stopPIDFile(file, name string) error {
 	if ours(pid, name) {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		deadline := time.Now().Add(5 * time.Second)
-		for alive(pid) && time.Now().Before(deadline) {
+		for Alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if alive(pid) {
+		if Alive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -108,8 +108,8 @@ func ours(pid int, name string) bool {
 	return strings.Contains(filepath.Base(argv0), name)
 }
 
-func alive(pid int) bool {
-	// A zombie still answers signal 0; treat it as gone.
+// Alive reports whether pid runs and is not a zombie (a zombie still answers signal 0).
+func Alive(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
@@ -134,7 +134,7 @@ func Running(dir string) bool {
 	pidFiles, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
 	for _, f := range pidFiles {
 		name := strings.TrimSuffix(filepath.Base(f), ".pid")
-		if pid := pidOf(dir, name); pid > 0 && ours(pid, name) && alive(pid) {
+		if pid := PIDOf(dir, name); pid > 0 && ours(pid, name) && Alive(pid) {
 			return true
 		}
 	}

@@ -104,7 +104,7 @@ scrape_configs:
 		}
 		_ = StopDir(dir)
 		if attempt == 3 || ctx.Err() != nil {
-			return nil, fmt.Errorf("prometheus did not become ready: %w (%s)", err, tail(filepath.Join(dir, "prometheus.log"), 5))
+			return nil, fmt.Errorf("prometheus did not become ready: %w (%s)", err, LogTail(filepath.Join(dir, "prometheus.log"), 5))
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trafficctl/trafficctl/internal/localk8s"
 )
 
 // procPrefix starts argv[0] of every sandbox component process. localk8s.StopDir only stops a
@@ -79,26 +81,6 @@ func writeAddrs(dir, name string, addrs ...string) error {
 	return os.Rename(tmp, filepath.Join(dir, name+".addr"))
 }
 
-// alive reports whether pid runs and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(stat))
-	return len(f) > 2 && f[2] != "Z"
-}
-
-// pidOf reads dir/name.pid; 0 when there is none.
-func pidOf(dir, name string) int {
-	b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
 // cmdline returns a process's arguments.
 func cmdline(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -108,14 +90,7 @@ func cmdline(pid int) []string {
 	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 }
 
+// tail quotes the end of a component's log in an error, with where to read the rest.
 func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log)"
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ") + " (log: " + path + ")"
+	return localk8s.LogTail(path, n) + " (log: " + path + ")"
 }

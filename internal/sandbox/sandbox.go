@@ -345,7 +345,7 @@ func Down(dir string) (int, error) {
 		d := filepath.Join(dir, g)
 		pids, _ := filepath.Glob(filepath.Join(d, "*.pid"))
 		for _, p := range pids {
-			if pid := pidOf(d, strings.TrimSuffix(filepath.Base(p), ".pid")); pid > 0 && alive(pid) {
+			if pid := localk8s.PIDOf(d, strings.TrimSuffix(filepath.Base(p), ".pid")); pid > 0 && localk8s.Alive(pid) {
 				n++
 			}
 		}

@@ -75,7 +75,7 @@ func pids(t *testing.T, dir string) []int {
 	for _, g := range []string{appDir, promDir, k8sDir} {
 		files, _ := filepath.Glob(filepath.Join(dir, g, "*.pid"))
 		for _, f := range files {
-			out = append(out, pidOf(filepath.Dir(f), strings.TrimSuffix(filepath.Base(f), ".pid")))
+			out = append(out, localk8s.PIDOf(filepath.Dir(f), strings.TrimSuffix(filepath.Base(f), ".pid")))
 		}
 	}
 	return out
@@ -198,7 +198,7 @@ func TestUpStatusDown(t *testing.T) {
 	}
 
 	// A crashed component shows in status; a second up cleans up and starts afresh.
-	dp := pidOf(filepath.Join(o.Dir, appDir), "dataplane")
+	dp := localk8s.PIDOf(filepath.Join(o.Dir, appDir), "dataplane")
 	if err := syscall.Kill(dp, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestUpStatusDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range old {
-		if alive(p) && p != dp {
+		if localk8s.Alive(p) && p != dp {
 			t.Errorf("process %d of the first sandbox still runs after the second up", p)
 		}
 	}
@@ -229,7 +229,7 @@ func TestUpStatusDown(t *testing.T) {
 		t.Errorf("down stopped %d processes, want 10", n)
 	}
 	for _, p := range running {
-		if alive(p) {
+		if localk8s.Alive(p) {
 			t.Errorf("process %d still runs after down", p)
 		}
 	}
@@ -240,7 +240,7 @@ func TestUpStatusDown(t *testing.T) {
 
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); localk8s.Alive(pid); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d did not exit", pid)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/localk8s"
 )
 
 // ComponentStatus is one process as `sandbox status` shows it.
@@ -33,7 +34,7 @@ func Status(ctx context.Context, dir string) (*State, []ComponentStatus, error) 
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	out := make([]ComponentStatus, 0, len(st.Components))
 	for _, c := range st.Components {
-		s := ComponentStatus{Component: c, PID: pidOf(filepath.Join(dir, c.Group), c.Name)}
+		s := ComponentStatus{Component: c, PID: localk8s.PIDOf(filepath.Join(dir, c.Group), c.Name)}
 		if c.Name == "etcd" && s.PID > 0 {
 			s.Addr, s.Health = etcdURL(s.PID)
 		}
@@ -44,7 +45,7 @@ func Status(ctx context.Context, dir string) (*State, []ComponentStatus, error) 
 }
 
 func check(ctx context.Context, client *http.Client, s ComponentStatus) (bool, string) {
-	if s.PID == 0 || !alive(s.PID) {
+	if s.PID == 0 || !localk8s.Alive(s.PID) {
 		return false, "not running"
 	}
 	switch {
