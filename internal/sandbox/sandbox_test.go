@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,11 +20,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/localk8s"
 	"github.com/trafficctl/trafficctl/internal/testenv"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/split"
+	"github.com/trafficctl/trafficctl/pkg/topology"
 )
 
 // options returns Up options for a temporary state directory, skipping (or failing in CI)
@@ -164,6 +168,28 @@ func TestUpStatusDown(t *testing.T) {
 			t.Fatalf("Prometheus has no web-v2 response_total after 15s: %s", body)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+
+	// `trafficctl topology` draws the sandbox: the data plane's client reaches web-v2.
+	pc, err := promapi.NewClient(promapi.Config{Address: st.Prometheus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rates need traffic across two scrapes: keep some flowing while waiting.
+	var g *topology.Graph
+	for deadline = time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		for range 5 {
+			versionOf(t, st.Web)
+		}
+		if g, err = topology.Build(ctx, promv1.NewAPI(pc), Namespace, time.Minute, time.Now()); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("topology of the sandbox: %v", err)
+	}
+	if !slices.ContainsFunc(g.Edges, func(e topology.Edge) bool { return e.To.Workload == "web-v2" && e.RPS > 0 && e.MTLS }) {
+		t.Errorf("topology edges %+v, want traffic to web-v2", g.Edges)
 	}
 
 	// A ServiceProfile with routes overrides HTTPRoutes (traffic back to the apex's default,

@@ -36,7 +36,7 @@ func Highlights(g *Graph) []string {
 		e := g.Edges[g.Slowest]
 		out = append(out, fmt.Sprintf("slowest edge: %s -> %s (p99 %s)", nodeName(g, e.From), nodeName(g, e.To), ms(e.P99)))
 	}
-	if g.LeastHealthy >= 0 {
+	if g.LeastHealthy >= 0 && g.Edges[g.LeastHealthy].SuccessRate < 1 {
 		e := g.Edges[g.LeastHealthy]
 		out = append(out, fmt.Sprintf("least healthy edge: %s -> %s (success %s)", nodeName(g, e.From), nodeName(g, e.To), pct(e.SuccessRate)))
 	}
