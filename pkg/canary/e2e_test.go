@@ -261,6 +261,20 @@ func TestE2EBrokenCanaryRolledBack(t *testing.T) {
 	}
 }
 
+// A fixed canary rolled out right after a broken one was rolled back must be judged on its own
+// requests: the broken run's last failures, served after Prometheus's last scrape, must not land
+// in the new run's first step.
+func TestE2EFixedCanaryRightAfterRollback(t *testing.T) {
+	w := newWorld(t, dataplane.Behaviour{ErrorRate: 1, LatencyMS: 20}, true)
+	if phase, _ := w.run(w.spec(time.Minute, "")); phase != canary.PhaseRolledBack {
+		t.Fatalf("broken canary: phase %s, want RolledBack", phase)
+	}
+	w.dp.Set("web-v2", dataplane.Behaviour{ErrorRate: 0, LatencyMS: 20})
+	if phase, out := w.run(w.spec(time.Minute, "")); phase != canary.PhasePromoted {
+		t.Fatalf("fixed canary: phase %s, want Promoted:\n%s", phase, out)
+	}
+}
+
 func TestE2EHealthyPromotedWithGateAndAvailability(t *testing.T) {
 	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 25}, false)
 	c := w.spec(2*time.Minute, "  gates: [50]\n")

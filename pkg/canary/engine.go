@@ -215,7 +215,7 @@ func (e *Engine) begin(ctx context.Context, store *Store, c *Canary, ns string, 
 	}
 	if err := DeploymentAvailable(ctx, e.Kube, ns, c.Spec.Canary.Deployment); err != nil {
 		why = err.Error()
-	} else {
+	} else if why = e.staleCounters(ctx, c, ns, st.Started); why == "" {
 		tot, ok := Observe(ctx, e.Provider, c, ns, c.QueryWindow(0), time.Time{}).Totals()
 		if !ok {
 			why = "metrics backend down: cannot read the counters' baseline"
@@ -250,6 +250,27 @@ func (e *Engine) begin(ctx context.Context, store *Store, c *Canary, ns string, 
 		e.printf("step 1/%d: %d%% of traffic to %s", len(c.Steps()), w, c.Spec.Canary.Service)
 	}
 	return ignoreStale(err)
+}
+
+// staleCounters says why the counters cannot be the first step's baseline yet, or "" when
+// they can. The backend lags the proxies by up to one scrape interval: a baseline read before
+// a scrape newer than since would leave the requests served just before the rollout (by an
+// earlier rollout of the same canary, rolled back a moment ago) to be counted in its first
+// step. A workload without samples has served nothing, so its baseline is zero and fresh.
+func (e *Engine) staleCounters(ctx context.Context, c *Canary, ns string, since time.Time) string {
+	for _, d := range []string{c.Spec.Canary.Deployment, c.Spec.Stable.Deployment} {
+		v, err := e.Provider.Query(ctx, metrics.LastScrapeQuery(metrics.Target{Namespace: ns, Deployment: d}), time.Time{})
+		switch {
+		case errors.Is(err, metrics.ErrNoData):
+			continue
+		case err != nil:
+			return "metrics backend down: cannot read the counters' baseline"
+		}
+		if last := time.Unix(0, int64(v*1e9)); last.Before(since) {
+			return fmt.Sprintf("waiting for a scrape of %s newer than the rollout's start (%s) before reading the baseline", d, since.Format("15:04:05"))
+		}
+	}
+	return ""
 }
 
 func ignoreStale(err error) error {

@@ -69,6 +69,15 @@ func RequestsQuery(t Target) string {
 	return fmt.Sprintf(`sum(response_total{%s})`, t.selector(""))
 }
 
+// LastScrapeQuery is the Unix time, in seconds, of the newest sample of t's request counter
+// that the backend holds. Readings taken before that time are not in the counters yet: canary
+// analysis waits for a scrape newer than the rollout's start before it takes a baseline, so
+// that requests served just before (by a rollout that was rolled back a moment ago, say) are
+// not counted against the new one.
+func LastScrapeQuery(t Target) string {
+	return fmt.Sprintf(`max(timestamp(response_total{%s}))`, t.selector(""))
+}
+
 // FailuresQuery is the number of inbound responses of t that Linkerd classified as failures.
 // When t served requests but none failed, Linkerd exports no failure series at all; the `or`
 // arm turns that into 0 while leaving "no requests at all" empty (ErrNoData).
