@@ -21,8 +21,11 @@ type loadCompareOptions struct {
 	rounds     int
 	sloP99     time.Duration
 	minSuccess float64
+	maxRate    string
+	precision  float64
 
 	pacer        vegeta.Rate
+	maxRatePS    float64
 	baseTS, tgTS *load.TargetSet
 }
 
@@ -33,10 +36,16 @@ func newLoadCompareCommand(f *Factory) *cobra.Command {
 		Short: "Measure the cost of a path against a baseline at equal load (the mesh tax)",
 		Long: `Attack a baseline URL and a target URL at the same rate in alternating rounds (B T, T B, ...)
 so that drift of the machine falls on both alike, merge each side's rounds, and report
-Δp50, Δp99 and Δmax (target minus baseline). With --slo-p99 it also searches the highest
-rate each side sustains under the SLO and reports Δ max rate.`,
+Δp50, Δp99 and Δmax (target minus baseline).
+
+With --slo-p99 it then runs the capacity search of 'trafficctl load capacity' on each side
+(from a quarter of --rate, doubling up to --max-rate, then bisecting to --precision) and
+reports the highest rate each sustains under the SLO (corrected p99 and --min-success) and
+Δ max rate, target minus baseline: what the path costs in capacity, not only in latency.
+A side that meets the SLO at no rate counts as 0/s. Each probe lasts --duration.`,
 		Example: `  trafficctl load compare --baseline http://10.0.0.5:8080/ --target http://web.emojivoto:8080/ --rate 1000/s
-  trafficctl load compare --baseline URL1 --target URL2 --rate 500/s --rounds 6 --duration 10s --slo-p99 50ms -o json`,
+  trafficctl load compare --baseline URL1 --target URL2 --rate 500/s --rounds 6 --duration 10s --slo-p99 50ms -o json
+  trafficctl load compare --baseline URL1 --target URL2 --rate 400/s --slo-p99 100ms --max-rate 5000/s --duration 3s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
@@ -52,6 +61,8 @@ rate each side sustains under the SLO and reports Δ max rate.`,
 	cmd.Flags().IntVar(&o.rounds, "rounds", 4, "rounds per side, interleaved")
 	cmd.Flags().DurationVar(&o.sloP99, "slo-p99", 0, "also compare the max rate under this corrected p99 (capacity search on both)")
 	cmd.Flags().Float64Var(&o.minSuccess, "min-success", 99.9, "success ratio of the max-rate SLO, in percent")
+	cmd.Flags().StringVar(&o.maxRate, "max-rate", "100000/s", "highest rate the max-rate search probes")
+	cmd.Flags().Float64Var(&o.precision, "precision", 0.02, "stop the max-rate bisection when the bounds are this close (0.02: 2 %)")
 	return cmd
 }
 
@@ -72,6 +83,20 @@ func (o *loadCompareOptions) Complete() error {
 	if o.baseTS, err = o.flags.targets([]string{o.baseline}, ""); err != nil {
 		return err
 	}
+	if o.sloP99 < 0 {
+		return usageErrorf("invalid --slo-p99 %s: must be positive, or 0 to skip the max-rate comparison", o.sloP99)
+	}
+	if o.minSuccess < 0 || o.minSuccess > 100 {
+		return usageErrorf("invalid --min-success %g: a percentage between 0 and 100", o.minSuccess)
+	}
+	if o.precision <= 0 || o.precision >= 1 {
+		return usageErrorf("invalid --precision %g: between 0 and 1, e.g. 0.02", o.precision)
+	}
+	maxRate, err := load.ParseRate(o.maxRate)
+	if err != nil {
+		return usageErrorf("invalid --max-rate: %w", err)
+	}
+	o.maxRatePS = load.PerSecond(maxRate)
 	o.tgTS, err = o.flags.targets([]string{o.target}, "")
 	return err
 }
@@ -93,18 +118,16 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 	if o.sloP99 > 0 {
 		opts := load.CapacityOptions{
 			SLO:   load.SLO{P99: o.sloP99, MinSuccess: o.minSuccess},
-			Start: load.PerSecond(o.pacer) / 4, MaxRate: 100000, Precision: 0.02, Connections: o.flags.connections,
+			Start: min(load.PerSecond(o.pacer)/4, o.maxRatePS), MaxRate: o.maxRatePS, Precision: o.precision,
+			Connections: o.flags.connections,
 		}
-		var rates [2]float64
-		for i, ts := range []*load.TargetSet{o.baseTS, o.tgTS} {
-			res, err := load.Capacity(ctx, o.flags.prober(ts), opts)
-			if err != nil && !errors.Is(err, load.ErrSLONeverMet) {
-				return err
+		if cmp.MaxRate, err = load.CompareMaxRate(ctx, o.flags.prober(o.baseTS), o.flags.prober(o.tgTS), opts); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("max-rate search interrupted: no result")
 			}
-			rates[i] = res.MaxRate
+			return err
 		}
-		cmp.BaselineMaxRate, cmp.TargetMaxRate, cmp.DeltaMaxRate = rates[0], rates[1], rates[1]-rates[0]
-		tables = append(tables, cmp.MaxRateTable())
+		tables = append(tables, cmp.MaxRate.Table())
 	}
 	out := o.f.Streams.Out
 	switch o.flags.format {

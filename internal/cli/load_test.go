@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,20 @@ import (
 func loadServer(t *testing.T, delay time.Duration) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// slotServer has a known capacity: slots concurrent requests of delay each, the rest queue.
+func slotServer(t *testing.T, slots int, delay time.Duration) *httptest.Server {
+	t.Helper()
+	sem := make(chan struct{}, slots)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sem <- struct{}{}
+		defer func() { <-sem }()
 		time.Sleep(delay)
 		_, _ = w.Write([]byte("ok"))
 	}))
@@ -214,6 +229,99 @@ func TestLoadSearchCommands(t *testing.T) {
 				if !strings.Contains(stdout, w) {
 					t.Errorf("output lacks %q:\n%s", w, stdout)
 				}
+			}
+		})
+	}
+}
+
+// The max rate under the SLO of compare: the baseline serves anything the search asks (up to
+// --max-rate), the target has a known capacity of 2 slots x 20 ms = 100/s, so the search on
+// it passes 80/s, breaches 160/s and bisects once (--precision 0.5) to 80/s or 120/s.
+func TestLoadCompareMaxRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for about ten seconds")
+	}
+	base := loadServer(t, 0)
+	target := slotServer(t, 2, 20*time.Millisecond)
+	args := []string{"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "80/s", "--rounds", "1",
+		"--duration", "500ms", "--pause", "0s", "--slo-p99", "100ms", "--max-rate", "160/s", "--precision", "0.5"}
+
+	code, stdout, stderr := runCLI(t, append(args, "-o", "json")...)
+	if code != ExitOK {
+		t.Fatalf("json: exit %d, stderr %s", code, stderr)
+	}
+	type search struct {
+		MaxRate      float64 `json:"max_rate"`
+		FirstFailing float64 `json:"first_failing_rate"`
+		Probes       []struct {
+			Rate   float64 `json:"rate"`
+			Passed bool    `json:"passed"`
+		} `json:"probes"`
+	}
+	var got struct {
+		MaxRate *struct {
+			SLO struct {
+				P99        time.Duration `json:"p99"`
+				MinSuccess float64       `json:"min_success"`
+			} `json:"slo"`
+			Baseline       float64 `json:"baseline"`
+			Target         float64 `json:"target"`
+			Delta          float64 `json:"delta"`
+			BaselineSearch search  `json:"baseline_search"`
+			TargetSearch   search  `json:"target_search"`
+		} `json:"max_rate"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	m := got.MaxRate
+	if m == nil {
+		t.Fatalf("JSON lacks max_rate:\n%.2000s", stdout)
+	}
+	if m.SLO.P99 != 100*time.Millisecond || m.SLO.MinSuccess != 99.9 {
+		t.Errorf("slo %+v, want p99 100ms and 99.9 %%", m.SLO)
+	}
+	if m.Baseline != 160 || m.BaselineSearch.MaxRate != 160 || len(m.BaselineSearch.Probes) != 4 {
+		t.Errorf("baseline max rate %v after %d probes, want 160 after 20, 40, 80, 160", m.Baseline, len(m.BaselineSearch.Probes))
+	}
+	if m.Target < 80 || m.Target > 120 || m.TargetSearch.MaxRate != m.Target || m.TargetSearch.FirstFailing == 0 {
+		t.Errorf("target max rate %v (search %+v), want 80 or 120: its capacity is 100/s", m.Target, m.TargetSearch)
+	}
+	if m.Delta != m.Target-m.Baseline || m.Delta >= 0 {
+		t.Errorf("delta %v, want target - baseline = %v", m.Delta, m.Target-m.Baseline)
+	}
+
+	code, stdout, stderr = runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("text: exit %d, stderr %s", code, stderr)
+	}
+	for _, re := range []string{
+		`Max rate under corrected p99 <= 100ms, success >= 99\.9%`,
+		`(?m)^baseline +160/s +not breached up to the max rate probed$`,
+		`(?m)^target +(80|120)/s *$`,
+		`(?m)^delta +-(80|40)/s *$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(stdout) {
+			t.Errorf("text output lacks %s:\n%s", re, stdout)
+		}
+	}
+}
+
+func TestLoadCompareBadInput(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative slo", []string{"--slo-p99", "-1ms"}, "invalid --slo-p99 -1ms"},
+		{"min success over 100", []string{"--min-success", "101"}, "invalid --min-success 101"},
+		{"precision", []string{"--precision", "1"}, "invalid --precision 1"},
+		{"max rate", []string{"--max-rate", "0/s"}, "invalid --max-rate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"load", "compare", "--baseline", "http://127.0.0.1:1/", "--target", "http://127.0.0.1:1/"}, tt.args...)
+			if code, _, stderr := runCLI(t, args...); code != ExitUsage || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d stderr %q, want exit 2 and %q", code, stderr, tt.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,10 +22,39 @@ type Comparison struct {
 	DeltaMax          time.Duration `json:"delta_max"`
 	DeltaCorrectedP50 time.Duration `json:"delta_corrected_p50"`
 	DeltaCorrectedP99 time.Duration `json:"delta_corrected_p99"`
-	// Max rates under an SLO, when a capacity search was asked for.
-	BaselineMaxRate float64 `json:"baseline_max_rate,omitempty"`
-	TargetMaxRate   float64 `json:"target_max_rate,omitempty"`
-	DeltaMaxRate    float64 `json:"delta_max_rate,omitempty"`
+	// MaxRate compares the highest rates under an SLO, when a capacity search was asked for.
+	MaxRate *MaxRateComparison `json:"max_rate,omitempty"`
+}
+
+// MaxRateComparison is the highest rate each side sustains under one SLO, and the searches
+// behind the figures. A side that meets the SLO at no rate has a max rate of 0.
+type MaxRateComparison struct {
+	SLO      SLO     `json:"slo"`
+	Baseline float64 `json:"baseline"`
+	Target   float64 `json:"target"`
+	// Delta is target minus baseline, in requests per second: negative when the target
+	// sustains less.
+	Delta          float64         `json:"delta"`
+	BaselineSearch *CapacityResult `json:"baseline_search"`
+	TargetSearch   *CapacityResult `json:"target_search"`
+}
+
+// CompareMaxRate runs the capacity search of opts on the baseline, then on the target. A side
+// that never meets the SLO is not an error: its max rate is 0 and its search says where it
+// breached.
+func CompareMaxRate(ctx context.Context, baseline, target Prober, opts CapacityOptions) (*MaxRateComparison, error) {
+	var res [2]*CapacityResult
+	for i, probe := range []Prober{baseline, target} {
+		r, err := Capacity(ctx, probe, opts)
+		if err != nil && !errors.Is(err, ErrSLONeverMet) {
+			return nil, fmt.Errorf("max rate of the %s: %w", [2]string{"baseline", "target"}[i], err)
+		}
+		res[i] = r
+	}
+	return &MaxRateComparison{
+		SLO: opts.SLO, Baseline: res[0].MaxRate, Target: res[1].MaxRate, Delta: res[1].MaxRate - res[0].MaxRate,
+		BaselineSearch: res[0], TargetSearch: res[1],
+	}, nil
 }
 
 // Compare attacks baseline and target in alternating rounds of du each (B T, T B, B T, ...)
@@ -81,11 +111,27 @@ func (c *Comparison) Table() Table {
 	return t
 }
 
-// MaxRateTable is the max-rate comparison.
-func (c *Comparison) MaxRateTable() Table {
+// Table is the max-rate comparison, one row per side and the delta, with a note for a side
+// whose figure is not the target's capacity: the SLO never met, or the generator fell behind.
+func (m *MaxRateComparison) Table() Table {
+	row := func(side string, r *CapacityResult) []string {
+		note := ""
+		switch {
+		case r.MaxRate == 0 && r.FirstFailing > 0:
+			note = fmt.Sprintf("SLO not met even at %g/s", r.FirstFailing)
+		case r.FirstFailing == 0:
+			note = "not breached up to the max rate probed"
+		case r.GeneratorLimited:
+			note = "generator fell behind: a floor"
+		}
+		return []string{side, fmt.Sprintf("%g/s", r.MaxRate), note}
+	}
 	return Table{
-		Title:  "Max rate under the SLO",
-		Header: []string{"baseline", "target", "delta"},
-		Rows:   [][]string{{fmt.Sprintf("%g/s", c.BaselineMaxRate), fmt.Sprintf("%g/s", c.TargetMaxRate), fmt.Sprintf("%+g/s", c.DeltaMaxRate)}},
+		Title:  "Max rate under " + m.SLO.String(),
+		Header: []string{"side", "max rate", "note"},
+		Rows: [][]string{
+			row("baseline", m.BaselineSearch), row("target", m.TargetSearch),
+			{"delta", fmt.Sprintf("%+g/s", m.Delta), ""},
+		},
 	}
 }

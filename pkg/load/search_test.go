@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +96,48 @@ func TestSweepConnections(t *testing.T) {
 	}
 	if srv.accepted.Load() != 5 {
 		t.Errorf("accepted %d connections, want 1 + 4", srv.accepted.Load())
+	}
+}
+
+func TestCompareMaxRate(t *testing.T) {
+	slo := SLO{P99: 100 * time.Millisecond, MinSuccess: 99.9}
+	opts := CapacityOptions{SLO: slo, Start: 50, MaxRate: 1000, Precision: 0.02}
+	tests := []struct {
+		name             string
+		baseCap, tgCap   float64
+		wantBase, wantTg float64
+		wantNotes        [2]string
+	}{
+		{"target slower", 1e9, 400, 1000, 400, [2]string{"not breached up to the max rate probed", ""}},
+		{"target never meets the SLO", 600, 10, 600, 0, [2]string{"", "SLO not met even at 50/s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var bc, tc []float64
+			m, err := CompareMaxRate(context.Background(), fakeProber(tt.baseCap, &bc), fakeProber(tt.tgCap, &tc), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			near := func(got, want float64) bool { return got <= want && got >= want*0.98 }
+			if !near(m.Baseline, tt.wantBase) || !near(m.Target, tt.wantTg) || m.Delta != m.Target-m.Baseline {
+				t.Errorf("baseline %v target %v delta %v, want %v and %v", m.Baseline, m.Target, m.Delta, tt.wantBase, tt.wantTg)
+			}
+			if m.BaselineSearch == nil || m.TargetSearch == nil || len(m.BaselineSearch.Probes) != len(bc) || len(m.TargetSearch.Probes) != len(tc) {
+				t.Errorf("searches not kept: %+v", m)
+			}
+			tab := m.Table()
+			for i, want := range tt.wantNotes {
+				if got := tab.Rows[i][2]; got != want {
+					t.Errorf("row %d note %q, want %q", i, got, want)
+				}
+			}
+			if got := tab.Rows[2][1]; got != fmt.Sprintf("%+g/s", m.Delta) {
+				t.Errorf("delta cell %q", got)
+			}
+		})
+	}
+	failing := func(context.Context, float64, int) (*Probe, error) { return nil, context.Canceled }
+	if _, err := CompareMaxRate(context.Background(), fakeProber(1e9, new([]float64)), failing, opts); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "max rate of the target") {
+		t.Errorf("err = %v, want the target's failure wrapped", err)
 	}
 }
