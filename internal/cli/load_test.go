@@ -355,12 +355,48 @@ func TestLoadMerge(t *testing.T) {
 	var got struct {
 		Requests      int     `json:"requests"`
 		AttemptedRate float64 `json:"attempted_rate"`
+		Series        []struct {
+			Requests int `json:"requests"`
+		} `json:"series"`
+		SeriesStep time.Duration `json:"series_step"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Requests < 145 || got.Requests > 150 || got.AttemptedRate < 140 {
 		t.Errorf("merged %d requests at attempted %v/s, want 150 at 150/s", got.Requests, got.AttemptedRate)
+	}
+	// The three attacks ran one after the other: the merged latency over time spans them all,
+	// one-second intervals, every request in one interval.
+	inSeries := 0
+	for _, iv := range got.Series {
+		inSeries += iv.Requests
+	}
+	if got.SeriesStep != time.Second || len(got.Series) < 3 || inSeries != got.Requests {
+		t.Errorf("merged series: %d intervals of %s holding %d of %d requests", len(got.Series), got.SeriesStep, inSeries, got.Requests)
+	}
+	code, stdout, stderr = runCLI(t, append([]string{"load", "merge", "-o", "html"}, files...)...)
+	if code != ExitOK || !strings.Contains(stdout, "Latency over time") || strings.Count(stdout, "<svg") != 2 || stderr != "" {
+		t.Errorf("merge -o html: exit %d stderr %q, want latency over time and the histogram", code, stderr)
+	}
+	// A report of an older trafficctl: a series without interval histograms.
+	var rep map[string]any
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, iv := range rep["series"].([]any) {
+		delete(iv.(map[string]any), "raw_hdr")
+		delete(iv.(map[string]any), "corrected_hdr")
+	}
+	data, _ = json.Marshal(rep)
+	old := writeFile(t, "old.json", string(data))
+	code, stdout, stderr = runCLI(t, "load", "merge", "-o", "json", old, files[1])
+	if code != ExitOK || strings.Contains(stdout, `"series"`) || !strings.Contains(stderr, "note: no latency over time in the merged report: no interval histograms in "+old) {
+		t.Errorf("merge with an old report: exit %d stderr %q", code, stderr)
 	}
 	bad := writeFile(t, "bad.json", "{}")
 	if code, _, stderr := runCLI(t, "load", "merge", bad); code != ExitUsage || !strings.Contains(stderr, "bad.json") {

@@ -17,7 +17,8 @@ var ErrBadResults = errors.New("bad results")
 
 // ReadReport reads a report written by `trafficctl load attack|run -o json`, or a results stream in
 // any of vegeta's encodings (gob, JSON lines, CSV), which is summarised on the fly (without
-// intended send times the corrected latencies equal the raw ones).
+// intended send times the corrected latencies equal the raw ones, and the series is keyed on
+// the send times).
 func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -43,33 +44,62 @@ func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
 			}
 		}
 	}
-	dec := vegeta.DecoderFor(bytes.NewReader(data))
-	if dec == nil {
-		return nil, fmt.Errorf("%w: neither a trafficctl JSON report nor vegeta results (gob, JSON, CSV)", ErrBadResults)
-	}
-	rec := NewRecorder(lateThreshold, 0)
-	var h Hit
-	for {
-		h = Hit{}
-		if err := dec.Decode(&h.Result); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, fmt.Errorf("%w: result %d: %w", ErrBadResults, rec.metrics.Requests+1, err)
+	// A first pass finds the span of the sends, so that the series starts at the earliest
+	// (results are written in completion order) and has the resolution of an attack as long.
+	var first, last time.Time
+	if err := decodeResults(data, func(r *vegeta.Result) {
+		if first.IsZero() || r.Timestamp.Before(first) {
+			first = r.Timestamp
 		}
-		h.Intended, h.Started = h.Timestamp, h.Timestamp
-		rec.Add(&h)
+		last = maxTime(last, r.Timestamp)
+	}); err != nil {
+		return nil, err
 	}
-	if rec.metrics.Requests == 0 {
+	if first.IsZero() {
 		return nil, fmt.Errorf("%w: no results", ErrBadResults)
 	}
+	rec := NewRecorder(lateThreshold, StepFor(last.Sub(first)))
+	rec.origin = first
+	var h Hit
+	if err := decodeResults(data, func(r *vegeta.Result) {
+		h = Hit{Result: *r, Intended: r.Timestamp, Started: r.Timestamp}
+		rec.Add(&h)
+	}); err != nil {
+		return nil, err
+	}
 	return rec.Report(), nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// decodeResults calls fn with every result of a stream in one of vegeta's encodings.
+func decodeResults(data []byte, fn func(*vegeta.Result)) error {
+	dec := vegeta.DecoderFor(bytes.NewReader(data))
+	if dec == nil {
+		return fmt.Errorf("%w: neither a trafficctl JSON report nor vegeta results (gob, JSON, CSV)", ErrBadResults)
+	}
+	for n := 1; ; n++ {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("%w: result %d: %w", ErrBadResults, n, err)
+		}
+		fn(&r)
+	}
 }
 
 // MergeReports merges reports of attackers that ran at the same time (the replicas of a load
 // job): counts add up, histograms are merged (percentiles of the whole, not averages of
 // percentiles), attempted rates add up, and the achieved rate spans the earliest to the latest
-// send. vegeta's latency fields are recomputed from the merged raw histogram.
+// send. vegeta's latency fields are recomputed from the merged raw histogram. The latency-over-
+// time series are merged on wall-clock time (see mergeSeries) when every report has one.
 func MergeReports(reps []*Report) (*Report, error) {
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: nothing to merge", ErrBadResults)
@@ -127,6 +157,9 @@ func MergeReports(reps []*Report) (*Report, error) {
 			m.Throughput = success / (m.Duration + m.Wait).Seconds()
 		}
 	}
+	if start, step, ivs := mergeSeries(reps); ivs != nil {
+		out.setSeries(start, step, ivs)
+	}
 	out.RawLatencies = summarize(out.raw)
 	out.CorrectedLatencies = summarize(out.corrected)
 	raw := out.RawLatencies
@@ -134,4 +167,41 @@ func MergeReports(reps []*Report) (*Report, error) {
 	m.Latencies.P99, m.Latencies.Max, m.Latencies.Min = raw.P99, raw.Max, raw.Min
 	out.encodeHDR()
 	return out, nil
+}
+
+// mergeSeries merges the latency-over-time histograms of reports whose attackers ran at the same
+// time but started at slightly different moments: the merged series starts at the earliest
+// report's start, with the coarsest step of the inputs (doubled while it would pass
+// maxIntervals), and each input interval goes whole into the merged interval holding its
+// middle, so an interval is placed within half an input step of where it ran. It returns nil
+// when a report has no series histograms: a series of some of the requests would mislead.
+func mergeSeries(reps []*Report) (time.Time, time.Duration, []interval) {
+	var start, end time.Time
+	var step time.Duration
+	for _, r := range reps {
+		if len(r.series) == 0 {
+			return time.Time{}, 0, nil
+		}
+		if start.IsZero() || r.SeriesStart.Before(start) {
+			start = r.SeriesStart
+		}
+		end = maxTime(end, r.SeriesStart.Add(time.Duration(len(r.series))*r.SeriesStep))
+		step = max(step, r.SeriesStep)
+	}
+	for end.Sub(start) > maxIntervals*step {
+		step *= 2
+	}
+	n := int((end.Sub(start) + step - 1) / step)
+	out := make([]interval, n)
+	for i := range out {
+		out[i] = newInterval()
+	}
+	for _, r := range reps {
+		for i, iv := range r.series {
+			mid := r.SeriesStart.Add(time.Duration(i)*r.SeriesStep + r.SeriesStep/2)
+			j := min(max(int(mid.Sub(start)/step), 0), n-1)
+			out[j].merge(iv)
+		}
+	}
+	return start, step, out
 }

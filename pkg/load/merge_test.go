@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -119,4 +120,156 @@ func heapAlloc() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// seriesReport is a report with one second of hits per latency in lats, perSecond hits a second
+// from start, through a JSON round trip as `load merge` reads it.
+func seriesReport(t *testing.T, start time.Time, step time.Duration, perSecond int, lats ...time.Duration) *Report {
+	t.Helper()
+	rec := NewRecorder(DefaultLateThreshold, step)
+	every := time.Second / time.Duration(perSecond)
+	for s, lat := range lats {
+		for i := range perSecond {
+			at := start.Add(time.Duration(s)*time.Second + time.Duration(i)*every)
+			h := &Hit{Intended: at, Started: at}
+			h.Result = vegeta.Result{Code: 200, Timestamp: at, Latency: lat}
+			rec.Add(h)
+		}
+	}
+	b, err := json.Marshal(rec.Report())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ReadReport(bytes.NewReader(b), DefaultLateThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// seriesText renders the series without its histograms, for goldens and messages.
+func seriesText(rep *Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "start %s step %s\n", rep.SeriesStart.Format(time.RFC3339Nano), rep.SeriesStep)
+	for _, iv := range rep.Series {
+		fmt.Fprintf(&b, "%6s requests %4d errors %d p50 %-6s p99 %-6s corrected p99 %s\n", iv.Offset, iv.Requests, iv.Errors, iv.P50, iv.P99, iv.Corrected)
+	}
+	return b.String()
+}
+
+func TestMergeReportsSeriesOnWallClock(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	// Replica a starts at t0, replica b 300 ms later (its pod started later): b's interval
+	// [0.3 s, 1.3 s) belongs with a's [0 s, 1 s), its middle being at 0.8 s.
+	a := seriesReport(t, t0, time.Second, 100, 10*ms, 20*ms, 30*ms)
+	b := seriesReport(t, t0.Add(300*ms), time.Second, 50, 100*ms, 100*ms, 100*ms)
+	m, err := MergeReports([]*Report{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type point struct {
+		requests int64
+		p50, p99 time.Duration
+	}
+	want := []point{{150, 10 * ms, 100 * ms}, {150, 20 * ms, 100 * ms}, {150, 30 * ms, 100 * ms}, {0, 0, 0}}
+	if !m.SeriesStart.Equal(t0) || m.SeriesStep != time.Second || len(m.Series) != len(want) {
+		t.Fatalf("merged series:\n%s", seriesText(m))
+	}
+	var total int64
+	for i, w := range want {
+		iv := m.Series[i]
+		total += iv.Requests
+		// Series histograms keep two significant digits: values are within 1 %.
+		near := func(got, want time.Duration) bool { return got >= want && got <= want+want/100 }
+		if iv.Offset != time.Duration(i)*time.Second || iv.Requests != w.requests || !near(iv.P50, w.p50) || !near(iv.P99, w.p99) || !near(iv.Corrected, w.p99) {
+			t.Errorf("interval %d = %+v, want %+v", i, iv, w)
+		}
+	}
+	if total != int64(m.Requests) {
+		t.Errorf("series holds %d requests, the report %d", total, m.Requests)
+	}
+	golden(t, "merged-series.txt", []byte(seriesText(m)))
+
+	// The merged report keeps its series histograms: merging it again (collect, then merge
+	// with a later run) still works, and the HTML report draws latency over time.
+	b2, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ReadReport(bytes.NewReader(b2), DefaultLateThreshold)
+	if err != nil || !again.HasSeriesHistograms() {
+		t.Fatalf("merged report read back: err %v, series histograms %v", err, again != nil && again.HasSeriesHistograms())
+	}
+	if charts := AttackPage("merged", again).Charts; len(charts) != 2 || charts[0].Title != "Latency over time" || len(charts[0].Series[0].Points) != 3 {
+		t.Errorf("charts of the merged report: %+v", charts)
+	}
+}
+
+func TestMergeReportsSeriesSteps(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	tests := []struct {
+		name      string
+		reps      func() []*Report
+		wantStep  time.Duration
+		wantCount []int64
+	}{
+		{"coarsest step wins", func() []*Report {
+			return []*Report{
+				seriesReport(t, t0, time.Second, 10, 10*ms, 10*ms, 10*ms, 10*ms),
+				seriesReport(t, t0.Add(100*ms), 2*time.Second, 10, 10*ms, 10*ms, 10*ms, 10*ms),
+			}
+		}, 2 * time.Second, []int64{40, 40, 0}},
+		{"later start leaves the first intervals to the earlier", func() []*Report {
+			return []*Report{
+				seriesReport(t, t0, time.Second, 10, 10*ms, 10*ms),
+				seriesReport(t, t0.Add(2*time.Second), time.Second, 10, 10*ms),
+			}
+		}, time.Second, []int64{10, 10, 10}},
+		{"an input without series: none", func() []*Report {
+			r := seriesReport(t, t0, time.Second, 10, 10*ms)
+			r.series = nil
+			return []*Report{seriesReport(t, t0, time.Second, 10, 10*ms), r}
+		}, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := MergeReports(tt.reps())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, iv := range m.Series {
+				got = append(got, iv.Requests)
+			}
+			if m.SeriesStep != tt.wantStep || fmt.Sprint(got) != fmt.Sprint(tt.wantCount) {
+				t.Errorf("step %s counts %v, want %s %v:\n%s", m.SeriesStep, got, tt.wantStep, tt.wantCount, seriesText(m))
+			}
+		})
+	}
+}
+
+// A results file has no report's series: reading it builds one from the send times, starting at
+// the earliest send although results are written in completion order.
+func TestReadReportResultsSeries(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var b bytes.Buffer
+	enc := vegeta.NewEncoder(&b)
+	for _, off := range []time.Duration{500 * time.Millisecond, 0, 1500 * time.Millisecond, 2500 * time.Millisecond, 2600 * time.Millisecond} {
+		if err := enc.Encode(&vegeta.Result{Code: 200, Timestamp: t0.Add(off), Latency: 20 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := ReadReport(&b, DefaultLateThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, iv := range rep.Series {
+		got = append(got, iv.Requests)
+	}
+	if !rep.SeriesStart.Equal(t0) || fmt.Sprint(got) != "[2 1 2]" || !rep.HasSeriesHistograms() {
+		t.Errorf("series from results:\n%s", seriesText(rep))
+	}
 }

@@ -64,18 +64,52 @@ func summarize(h *hdrhistogram.Histogram) Latencies {
 
 // Interval is one point of the latency-over-time series.
 type Interval struct {
-	// Offset is the start of the interval from the first intended send time.
+	// Offset is the start of the interval from the series' start (the first intended send).
 	Offset    time.Duration `json:"offset"`
 	Requests  int64         `json:"requests"`
 	Errors    int64         `json:"errors"`
 	P50       time.Duration `json:"50th"`
 	P99       time.Duration `json:"99th"`
 	Corrected time.Duration `json:"corrected_99th"`
+	// RawHDR and CorrectedHDR are the interval's histograms in HdrHistogram's compressed
+	// encoding, so that merged reports keep latency over time with true percentiles.
+	RawHDR       string `json:"raw_hdr,omitempty"`
+	CorrectedHDR string `json:"corrected_hdr,omitempty"`
 }
 
 type interval struct {
 	requests, errors int64
 	raw, corrected   *hdrhistogram.Histogram
+}
+
+func newInterval() interval {
+	return interval{raw: newHist(seriesDigits), corrected: newHist(seriesDigits)}
+}
+
+func (iv *interval) merge(o interval) {
+	iv.requests += o.requests
+	iv.errors += o.errors
+	iv.raw.Merge(o.raw)
+	iv.corrected.Merge(o.corrected)
+}
+
+// point summarises the interval that starts at off.
+func (iv interval) point(off time.Duration) Interval {
+	p := Interval{
+		Offset:    off,
+		Requests:  iv.requests,
+		Errors:    iv.errors,
+		P50:       time.Duration(iv.raw.ValueAtQuantile(50)) * time.Microsecond,
+		P99:       time.Duration(iv.raw.ValueAtQuantile(99)) * time.Microsecond,
+		Corrected: time.Duration(iv.corrected.ValueAtQuantile(99)) * time.Microsecond,
+	}
+	if b, err := iv.raw.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		p.RawHDR = string(b)
+	}
+	if b, err := iv.corrected.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		p.CorrectedHDR = string(b)
+	}
+	return p
 }
 
 // Recorder accumulates hits into a Report in constant memory: vegeta's metrics (t-digest), two
@@ -90,7 +124,10 @@ type Recorder struct {
 	maxLag        time.Duration
 	first, last   time.Time
 	step          time.Duration
-	series        []interval
+	// origin is the wall-clock start of the series: the intended time of the first hit added,
+	// or set beforehand when the earliest hit is known (results files).
+	origin time.Time
+	series []interval
 }
 
 // NewRecorder returns a Recorder counting sends later than lateThreshold as late, with a series
@@ -138,15 +175,18 @@ func (r *Recorder) Add(h *Hit) {
 
 func (r *Recorder) addSeries(h *Hit, corrected time.Duration) {
 	// The series is keyed on the intended send time so that a stall shows where it began.
-	// Hits of the first interval may arrive out of order; offsets before the first are clamped.
-	off := max(h.Intended.Sub(r.first), 0)
+	// Hits of the first interval may arrive out of order; offsets before the origin are clamped.
+	if r.origin.IsZero() {
+		r.origin = h.Intended
+	}
+	off := max(h.Intended.Sub(r.origin), 0)
 	i := int(off / r.step)
 	for i >= maxIntervals {
 		r.coarsen()
 		i = int(off / r.step)
 	}
 	for len(r.series) <= i {
-		r.series = append(r.series, interval{raw: newHist(seriesDigits), corrected: newHist(seriesDigits)})
+		r.series = append(r.series, newInterval())
 	}
 	iv := &r.series[i]
 	iv.requests++
@@ -164,11 +204,7 @@ func (r *Recorder) coarsen() {
 	for i := 0; i < len(r.series); i += 2 {
 		iv := r.series[i]
 		if i+1 < len(r.series) {
-			n := r.series[i+1]
-			iv.requests += n.requests
-			iv.errors += n.errors
-			iv.raw.Merge(n.raw)
-			iv.corrected.Merge(n.corrected)
+			iv.merge(r.series[i+1])
 		}
 		merged = append(merged, iv)
 	}
@@ -191,13 +227,18 @@ type Report struct {
 	LateSends     uint64        `json:"late_sends"`
 	LateThreshold time.Duration `json:"late_threshold"`
 	MaxSendLag    time.Duration `json:"max_send_lag"`
-	// Series is latency over time.
-	Series []Interval `json:"series,omitempty"`
+	// Series is latency over time: intervals of SeriesStep from SeriesStart (wall clock), by
+	// intended send time.
+	Series      []Interval    `json:"series,omitempty"`
+	SeriesStart time.Time     `json:"series_start,omitzero"`
+	SeriesStep  time.Duration `json:"series_step,omitempty"`
 	// RawHDR and CorrectedHDR are the histograms in HdrHistogram's compressed encoding, for merging.
 	RawHDR       string `json:"raw_hdr,omitempty"`
 	CorrectedHDR string `json:"corrected_hdr,omitempty"`
 
 	raw, corrected *hdrhistogram.Histogram
+	// series holds the histograms behind Series, for merging (nil when Series lacks them).
+	series []interval
 }
 
 // Report closes the metrics and summarises them. The Recorder must not be used afterwards.
@@ -218,19 +259,26 @@ func (r *Recorder) Report() *Report {
 	} else {
 		rep.AttemptedRate = rep.Rate
 	}
-	for i, iv := range r.series {
-		rep.Series = append(rep.Series, Interval{
-			Offset:    time.Duration(i) * r.step,
-			Requests:  iv.requests,
-			Errors:    iv.errors,
-			P50:       time.Duration(iv.raw.ValueAtQuantile(50)) * time.Microsecond,
-			P99:       time.Duration(iv.raw.ValueAtQuantile(99)) * time.Microsecond,
-			Corrected: time.Duration(iv.corrected.ValueAtQuantile(99)) * time.Microsecond,
-		})
-	}
+	rep.setSeries(r.origin, r.step, r.series)
 	rep.encodeHDR()
 	return rep
 }
+
+// setSeries sets the latency-over-time series from its histograms.
+func (rep *Report) setSeries(start time.Time, step time.Duration, ivs []interval) {
+	if len(ivs) == 0 {
+		return
+	}
+	rep.SeriesStart, rep.SeriesStep, rep.series = start, step, ivs
+	rep.Series = make([]Interval, len(ivs))
+	for i, iv := range ivs {
+		rep.Series[i] = iv.point(time.Duration(i) * step)
+	}
+}
+
+// HasSeriesHistograms tells whether the report's latency over time can be merged: reports
+// written before the series carried histograms cannot.
+func (rep *Report) HasSeriesHistograms() bool { return len(rep.series) > 0 }
 
 // encodeHDR stores the histograms in their compressed encoding, for merging.
 func (rep *Report) encodeHDR() {
@@ -302,6 +350,26 @@ func (rep *Report) DecodeHDR() error {
 	if rep.corrected, err = hdrhistogram.Decode([]byte(rep.CorrectedHDR)); err != nil {
 		return fmt.Errorf("decode corrected histogram: %w", err)
 	}
+	rep.series = nil
+	if rep.SeriesStep <= 0 || rep.SeriesStart.IsZero() {
+		return nil
+	}
+	ivs := make([]interval, len(rep.Series))
+	for i, p := range rep.Series {
+		if p.RawHDR == "" || p.CorrectedHDR == "" {
+			// An older report: its series can be drawn but not merged.
+			return nil
+		}
+		iv := interval{requests: p.Requests, errors: p.Errors}
+		if iv.raw, err = hdrhistogram.Decode([]byte(p.RawHDR)); err != nil {
+			return fmt.Errorf("decode raw histogram of interval %d: %w", i, err)
+		}
+		if iv.corrected, err = hdrhistogram.Decode([]byte(p.CorrectedHDR)); err != nil {
+			return fmt.Errorf("decode corrected histogram of interval %d: %w", i, err)
+		}
+		ivs[i] = iv
+	}
+	rep.series = ivs
 	return nil
 }
 
