@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,7 +27,8 @@ import (
 // HTTPRoute rules with Linkerd's precedence, header routes; ServiceProfile and annotation
 // retries, timeouts and failure accrual, see policy.go), balances each version's replicas by
 // peak-EWMA latency like Linkerd (or round robin, to show the difference), and exports
-// Linkerd's metric names and labels. It is a
+// Linkerd's metric names and labels. It proxies gRPC too (H2C: HTTP/2 without TLS to the
+// replicas), classifying responses by grpc-status as Linkerd does (grpc.go). It is a
 // faithful stand-in for those parts only, not a production mesh: no mTLS (series carry
 // tls="true" as a meshed pod's would), no discovery beyond the replicas it is given.
 
@@ -69,9 +71,18 @@ func ParseBalance(s string) (Balance, error) {
 type ProxyConfig struct {
 	Namespace string
 	// Client is the Deployment the outbound metrics are reported for (the caller's proxy).
-	Client    string
+	Client string
+	// Authority is the apex's name as clients address it (svc.ns.svc.cluster.local:port), the
+	// authority label of the metrics.
+	Authority string
 	Upstreams []Upstream
-	Split     SplitFunc
+	// H2C makes the proxy speak HTTP/2 without TLS (prior knowledge) to the replicas, as gRPC
+	// needs; the server in front of the proxy must accept it too (http.Server.Protocols).
+	H2C bool
+	// Metrics is where the proxy's series go; nil gives the proxy a registry of its own. Proxies
+	// of one process share one, as the hops of one Linkerd proxy share its /metrics.
+	Metrics *Metrics
+	Split   SplitFunc
 	// Policy reads the apex's ServiceProfile or annotation policy (retries, timeouts, failure
 	// accrual); nil applies none.
 	Policy  PolicyFunc
@@ -84,13 +95,40 @@ type ProxyConfig struct {
 	DecayTime time.Duration
 }
 
+// Metrics are the Linkerd proxy series of one or more Proxies: request_total,
+// response_total (classified as Linkerd does: by grpc-status when the response has one, else
+// HTTP status >= 500 or the route's response classes) and response_latency_ms.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	total    *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the series in a registry of their own.
+func NewMetrics() *Metrics {
+	labels := []string{"direction", "namespace", "deployment", "pod", "dst_namespace", "dst_deployment", "authority", "tls"}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "request_total",
+			Help: "Total count of HTTP requests (sandbox data plane, Linkerd proxy stand-in)."}, labels),
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "response_total",
+			Help: "Total count of HTTP responses (sandbox data plane, Linkerd proxy stand-in)."}, append(slices.Clone(labels), "status_code", "classification", "grpc_status")),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "response_latency_ms",
+			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: LatencyBucketsMS}, append(slices.Clone(labels), "status_code")),
+	}
+	m.reg.MustRegister(m.requests, m.total, m.latency)
+	return m
+}
+
+// Handler serves the series in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
 // Proxy is the running data plane of one apex.
 type Proxy struct {
-	cfg     ProxyConfig
-	reg     *prometheus.Registry
-	total   *prometheus.CounterVec
-	latency *prometheus.HistogramVec
-	pools   map[string]*pool
+	cfg   ProxyConfig
+	m     *Metrics
+	pools map[string]*pool
 
 	budget budget
 
@@ -126,18 +164,21 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if cfg.DecayTime == 0 {
 		cfg.DecayTime = 10 * time.Second
 	}
-	labels := []string{"direction", "namespace", "deployment", "pod", "dst_namespace", "dst_deployment", "tls", "status_code"}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	p := &Proxy{
-		cfg: cfg,
-		reg: prometheus.NewRegistry(),
-		total: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "response_total",
-			Help: "Total count of HTTP responses (sandbox data plane, Linkerd proxy stand-in)."}, append(labels, "classification")),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "response_latency_ms",
-			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: LatencyBucketsMS}, labels),
+		cfg:    cfg,
+		m:      cfg.Metrics,
 		pools:  map[string]*pool{},
 		routes: routes{weights: []weighted{{cfg.Upstreams[0].Service, 1}}},
 	}
-	p.reg.MustRegister(p.total, p.latency)
+	transport := http.DefaultTransport
+	if cfg.H2C {
+		var protocols http.Protocols
+		protocols.SetUnencryptedHTTP2(true)
+		transport = &http.Transport{Protocols: &protocols, IdleConnTimeout: 90 * time.Second}
+	}
 	for _, u := range cfg.Upstreams {
 		if len(u.Replicas) == 0 {
 			return nil, fmt.Errorf("dataplane proxy: upstream %s has no replicas", u.Service)
@@ -153,13 +194,9 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 				name = u.Pods[i]
 			}
 			rp := httputil.NewSingleHostReverseProxy(target)
-			rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-				code := http.StatusBadGateway
-				if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
-					code = http.StatusGatewayTimeout // the route's timeout, as Linkerd answers it
-				}
-				http.Error(w, "sandbox data plane: "+err.Error(), code)
-			}
+			rp.Transport = transport
+			rp.ModifyResponse = grpcTrailersOnly
+			rp.ErrorHandler = proxyError
 			pl.replicas = append(pl.replicas, &replica{pod: name, proxy: rp})
 		}
 		p.pools[u.Service] = pl
@@ -167,8 +204,8 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	return p, nil
 }
 
-// Metrics serves the Prometheus metrics.
-func (p *Proxy) Metrics() http.Handler { return promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}) }
+// Metrics serves the Prometheus metrics (of every Proxy sharing this one's Metrics).
+func (p *Proxy) Metrics() http.Handler { return p.m.Handler() }
 
 // Run reads the split every Refresh until ctx ends.
 func (p *Proxy) Run(ctx context.Context) {
@@ -328,8 +365,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 {
 		retries = 0 // the body cannot be sent again
 	}
-	ns := p.cfg.Namespace
+	ns, auth := p.cfg.Namespace, p.cfg.Authority
 	var status int
+	var grpcStatus string
 	var dep string
 	for attempt := 0; ; attempt++ {
 		pl, err := p.pick(req)
@@ -338,25 +376,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		rep := pl.next(acc)
+		dep = pl.up.Deployment
+		p.m.requests.WithLabelValues("inbound", ns, dep, rep.pod, "", "", auth, "true").Inc()
 		t0 := time.Now()
 		last := attempt >= retries
 		var buf *bufferedResponse
 		if last {
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			rep.proxy.ServeHTTP(rec, req)
-			status = rec.status
+			status, grpcStatus = rec.status, grpcStatusOf(w.Header())
 		} else {
 			buf = &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 			rep.proxy.ServeHTTP(buf, req)
-			status = buf.status
+			status, grpcStatus = buf.status, grpcStatusOf(buf.header)
 		}
 		elapsed := time.Since(t0)
-		failed := rt.failed(status)
+		failed := rt.classify(status, grpcStatus)
 		pl.done(rep, elapsed, failed, acc)
-		dep = pl.up.Deployment
 		code, class := strconv.Itoa(status), classification(failed)
-		p.total.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code, class).Inc()
-		p.latency.WithLabelValues("inbound", ns, dep, rep.pod, "", "", "true", code).Observe(msOf(elapsed))
+		p.m.total.WithLabelValues("inbound", ns, dep, rep.pod, "", "", auth, "true", code, class, grpcStatus).Inc()
+		p.m.latency.WithLabelValues("inbound", ns, dep, rep.pod, "", "", auth, "true", code).Observe(msOf(elapsed))
 		if last {
 			break
 		}
@@ -366,9 +405,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		buf.writeTo(w)
 		break
 	}
-	code, class := strconv.Itoa(status), classification(rt.failed(status))
-	p.total.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, "true", code, class).Inc()
-	p.latency.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, "true", code).Observe(msOf(time.Since(start)))
+	code, class := strconv.Itoa(status), classification(rt.classify(status, grpcStatus))
+	p.m.requests.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, auth, "true").Inc()
+	p.m.total.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, auth, "true", code, class, grpcStatus).Inc()
+	p.m.latency.WithLabelValues("outbound", ns, p.cfg.Client, "", ns, dep, auth, "true", code).Observe(msOf(time.Since(start)))
 }
 
 func classification(failed bool) string {

@@ -103,9 +103,10 @@ func TestProxyFollowsSplit(t *testing.T) {
 	rec := httptest.NewRecorder()
 	p.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, want := range []string{
-		`response_total{classification="failure",deployment="web-v2",direction="inbound",dst_deployment="",dst_namespace="",namespace="emojivoto",pod="web-v2-0",status_code="500",tls="true"} 10`,
-		`response_total{classification="success",deployment="vote-bot",direction="outbound",dst_deployment="web-v1",dst_namespace="emojivoto",namespace="emojivoto",pod="",status_code="200",tls="true"} 25`,
-		`response_latency_ms_bucket{deployment="web-v1",direction="inbound"`,
+		`response_total{authority="",classification="failure",deployment="web-v2",direction="inbound",dst_deployment="",dst_namespace="",grpc_status="",namespace="emojivoto",pod="web-v2-0",status_code="500",tls="true"} 10`,
+		`response_total{authority="",classification="success",deployment="vote-bot",direction="outbound",dst_deployment="web-v1",dst_namespace="emojivoto",grpc_status="",namespace="emojivoto",pod="",status_code="200",tls="true"} 25`,
+		`request_total{authority="",deployment="vote-bot",direction="outbound",dst_deployment="web-v1",dst_namespace="emojivoto",namespace="emojivoto",pod="",tls="true"} 25`,
+		`response_latency_ms_bucket{authority="",deployment="web-v1",direction="inbound"`,
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)

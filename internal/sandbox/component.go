@@ -2,10 +2,12 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -14,6 +16,7 @@ import (
 	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/tracecontext"
 	"github.com/trafficctl/trafficctl/pkg/kube"
+	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
 // Component kinds a sandbox runs as its own processes.
@@ -51,6 +54,23 @@ type ComponentSpec struct {
 	Upstreams     []dataplane.Upstream `json:"upstreams,omitempty"`
 	Balance       dataplane.Balance    `json:"balance,omitempty"`
 	MetricsListen string               `json:"metricsListen,omitempty"`
+	// Hops are the data plane's gRPC routes from web to emoji-svc and voting-svc.
+	Hops []Hop `json:"hops,omitempty"`
+}
+
+// Hop is the data plane's route for one web version's gRPC calls to one Service: web dials
+// Addr, the hop meters the call as Linkerd's proxies would (outbound for the web version,
+// inbound for the Service's Deployment) and forwards it over h2c. `sandbox up` binds the
+// listener itself and hands it to the data plane as file descriptor FD, so that web (started
+// before the data plane, which needs web's addresses) knows the address from the start.
+type Hop struct {
+	// Client is the calling web Deployment.
+	Client   string             `json:"client"`
+	Upstream dataplane.Upstream `json:"upstream"`
+	// Port is the Service's port, part of the authority label.
+	Port int    `json:"port"`
+	FD   int    `json:"fd"`
+	Addr string `json:"addr"`
 }
 
 // BalancePath is the data plane's admin endpoint on its metrics port: GET shows, POST
@@ -83,6 +103,12 @@ func serveGRPC(ctx context.Context, spec ComponentSpec) error {
 		return err
 	}
 	defer shutdownTracer(tr)
+	// The knobs are changed over HTTP, on a port of their own (gRPC has the main one).
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.Close()
+		return fmt.Errorf("%s: listen for the admin endpoint: %w", spec.Name, err)
+	}
 	s := demoapp.NewGRPCServer(tr)
 	knobs := demoapp.NewKnobs(spec.Behaviour)
 	if spec.Kind == KindEmoji {
@@ -90,7 +116,10 @@ func serveGRPC(ctx context.Context, spec ComponentSpec) error {
 	} else {
 		demoapp.RegisterVoting(s, &demoapp.Votes{}, knobs)
 	}
-	if err := writeAddrs(spec.Dir, spec.Name, l.Addr().String()); err != nil {
+	admin := &http.Server{Handler: knobs, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = admin.Serve(al) }()
+	defer admin.Close()
+	if err := writeAddrs(spec.Dir, spec.Name, l.Addr().String(), al.Addr().String()); err != nil {
 		return err
 	}
 	go func() {
@@ -161,23 +190,50 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return err
 	}
+	metrics := dataplane.NewMetrics()
 	l := &live{c: c, ns: spec.Namespace, apex: spec.Apex}
 	p, err := dataplane.NewProxy(dataplane.ProxyConfig{Namespace: spec.Namespace, Client: spec.Client,
-		Upstreams: spec.Upstreams, Split: l.Split, Policy: l.Policy, Balance: spec.Balance})
+		Authority: authority(spec.Apex, spec.Namespace, 80), Upstreams: spec.Upstreams, Split: l.Split, Policy: l.Policy,
+		Balance: spec.Balance, Metrics: metrics})
 	if err != nil {
 		return err
 	}
+	// Inherited first: they are this process's to close, whatever fails next.
+	hopLs, err := inheritListeners(spec.Hops)
+	if err != nil {
+		return fmt.Errorf("%s: %w", spec.Name, err)
+	}
 	pl, err := net.Listen("tcp", spec.Listen)
 	if err != nil {
+		closeAll(hopLs)
 		return fmt.Errorf("%s: listen on %s: %w", spec.Name, spec.Listen, err)
 	}
 	ml, err := net.Listen("tcp", spec.MetricsListen)
 	if err != nil {
 		pl.Close()
+		closeAll(hopLs)
 		return fmt.Errorf("%s: listen for metrics: %w", spec.Name, err)
 	}
+	ls, hs := []net.Listener{pl, ml}, []http.Handler{p, nil}
+	errfs := []func() error{p.Err}
+	for i, h := range spec.Hops {
+		// A gRPC hop has one version: it follows no split, only its Service's policy
+		// (ServiceProfile routes, retry, timeout and failure accrual annotations).
+		hl := &live{c: c, ns: spec.Namespace, apex: h.Upstream.Service}
+		hp, err := dataplane.NewProxy(dataplane.ProxyConfig{Namespace: spec.Namespace, Client: h.Client,
+			Authority: authority(h.Upstream.Service, spec.Namespace, h.Port), Upstreams: []dataplane.Upstream{h.Upstream},
+			Split: noSplit, Policy: hl.Policy, Balance: spec.Balance, H2C: true, Metrics: metrics, Refresh: time.Second})
+		if err != nil {
+			closeAll(append(ls, hopLs...))
+			return err
+		}
+		go hp.Run(ctx)
+		errfs = append(errfs, hp.Err)
+		ls, hs = append(ls, hopLs[i]), append(hs, hp)
+	}
 	admin := http.NewServeMux()
-	admin.Handle("/metrics", p.Metrics())
+	hs[1] = admin
+	admin.Handle("/metrics", metrics.Handler())
 	admin.HandleFunc(BalancePath, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			b, err := dataplane.ParseBalance(r.URL.Query().Get("mode"))
@@ -190,8 +246,44 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 		fmt.Fprintln(w, p.Balance())
 	})
 	go p.Run(ctx)
-	go logErrors(ctx, p.Err)
-	return serveHTTP(ctx, spec, []net.Listener{pl, ml}, []http.Handler{p, admin})
+	go logErrors(ctx, func() error {
+		var errs []error
+		for _, f := range errfs {
+			errs = append(errs, f())
+		}
+		return errors.Join(errs...)
+	})
+	return serveHTTP(ctx, spec, ls, hs)
+}
+
+// authority is a Service's name as a meshed client addresses it, the authority label.
+func authority(service, ns string, port int) string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", service, ns, port)
+}
+
+// noSplit is the split of a Service no router steers.
+func noSplit(context.Context) (*split.Split, error) { return nil, split.ErrNotFound }
+
+// inheritListeners turns the hops' inherited file descriptors into listeners.
+func inheritListeners(hops []Hop) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, h := range hops {
+		f := os.NewFile(uintptr(h.FD), "hop-"+h.Client+"-"+h.Upstream.Service)
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			closeAll(ls)
+			return nil, fmt.Errorf("listener of the %s -> %s hop (fd %d): %w", h.Client, h.Upstream.Service, h.FD, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
 }
 
 // serveHTTP serves each listener with its handler, publishes the addresses, and shuts down
@@ -200,8 +292,12 @@ func serveHTTP(ctx context.Context, spec ComponentSpec, ls []net.Listener, hs []
 	errc := make(chan error, len(ls))
 	addrs := make([]string, len(ls))
 	servers := make([]*http.Server, len(ls))
+	// HTTP/2 without TLS too: gRPC clients speak it to the data plane's hops.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	for i, l := range ls {
-		servers[i] = &http.Server{Handler: hs[i], ReadHeaderTimeout: 5 * time.Second}
+		servers[i] = &http.Server{Handler: hs[i], ReadHeaderTimeout: 5 * time.Second, Protocols: protocols}
 		addrs[i] = l.Addr().String()
 		go func() { errc <- servers[i].Serve(l) }()
 	}

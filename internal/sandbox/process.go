@@ -26,7 +26,8 @@ var ErrComponentDied = errors.New("component exited while starting")
 // spawn starts the executable re-executed as `sandbox serve-component --spec FILE`, detached in
 // its own session, logging to dir/name.log with its PID in dir/name.pid, and waits until it
 // has written its listen addresses to dir/name.addr.
-func spawn(exe, dir string, spec ComponentSpec, wait time.Duration) ([]string, int, error) {
+// Extra files are inherited as file descriptors 3, 4, ...
+func spawn(exe, dir string, spec ComponentSpec, extra []*os.File, wait time.Duration) ([]string, int, error) {
 	name := spec.Name
 	specPath := filepath.Join(dir, name+".json")
 	b, err := json.MarshalIndent(spec, "", "  ")
@@ -45,7 +46,7 @@ func spawn(exe, dir string, spec ComponentSpec, wait time.Duration) ([]string, i
 	}
 	defer logf.Close()
 	cmd := &exec.Cmd{Path: exe, Args: []string{procPrefix + name, "sandbox", "serve-component", "--spec", specPath},
-		Stdout: logf, Stderr: logf, Dir: dir, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+		Stdout: logf, Stderr: logf, Dir: dir, ExtraFiles: extra, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	if err := cmd.Start(); err != nil {
 		return nil, 0, fmt.Errorf("start %s (%s): %w", name, exe, err)
 	}

@@ -252,7 +252,9 @@ func auditTable(h []canary.Entry) load.Table {
 	return t
 }
 
-var inboundPod = regexp.MustCompile(`^response_total\{.*direction="inbound".*pod="([^"]+)".*\} (\S+)$`)
+// inboundPod matches web's inbound series (not emoji's or voting's, which the data plane meters
+// too); labels are in name order.
+var inboundPod = regexp.MustCompile(`^response_total\{.*deployment="web-[^"]*",direction="inbound".*pod="([^"]+)".*\} (\S+)$`)
 
 // slowShare is the share of inbound requests the slow replica (web-v2-0) answered during a
 // balancing run, from the data plane's counters before and after it.

@@ -2,7 +2,8 @@
 // kube-apiserver and etcd with the upstream CRDs, a real Prometheus, the Emojivoto-compatible
 // demo app (internal/demoapp) in versions v1 and v2 with N replica processes each, and the
 // data plane stand-in (internal/dataplane) that sends web-svc's traffic where the live split
-// says and exports Linkerd's metrics. Every process is detached and recorded by a PID file in
+// says, carries web's gRPC calls to emoji-svc and voting-svc, and exports Linkerd's metrics for
+// both (so `trafficctl topology` draws vote-bot -> web -> emoji and voting). Every process is detached and recorded by a PID file in
 // the state directory, so `down` (or the next `up`, after a crash) stops exactly them.
 package sandbox
 
@@ -96,6 +97,10 @@ type Component struct {
 	// Addr is its main listen address; Health is how it is checked (an http URL, or tcp://).
 	Addr   string `json:"addr"`
 	Health string `json:"health"`
+	// Deployment is the demo app Deployment the process is a replica of, Admin the address of
+	// its knobs (demoapp.AdminPath); both empty for the infrastructure.
+	Deployment string `json:"deployment,omitempty"`
+	Admin      string `json:"admin,omitempty"`
 }
 
 // Sentinel errors for the command layer.
@@ -247,39 +252,72 @@ func startApp(o Options, st *State) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	run := func(spec ComponentSpec) ([]string, error) {
+	run := func(spec ComponentSpec, deployment string, extra []*os.File) ([]string, error) {
 		spec.Dir = dir
 		if spec.Listen == "" {
 			spec.Listen = "127.0.0.1:0"
 		}
-		addrs, _, err := spawn(o.Executable, dir, spec, 15*time.Second)
+		addrs, _, err := spawn(o.Executable, dir, spec, extra, 15*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		c := Component{Name: spec.Name, Kind: spec.Kind, Group: appDir, Addr: addrs[0], Health: "grpc://" + addrs[0]}
-		if spec.Kind == KindWeb {
-			c.Health = "http://" + addrs[0] + "/healthz"
-		}
-		if spec.Kind == KindDataPlane {
+		c := Component{Name: spec.Name, Kind: spec.Kind, Group: appDir, Addr: addrs[0], Health: "grpc://" + addrs[0], Deployment: deployment}
+		switch spec.Kind {
+		case KindWeb:
+			c.Health, c.Admin = "http://"+addrs[0]+"/healthz", addrs[0]
+		case KindEmoji, KindVoting:
+			c.Admin = addrs[1]
+		case KindDataPlane:
 			c.Health = "http://" + addrs[1] + "/metrics"
 		}
 		st.Components = append(st.Components, c)
 		return addrs, nil
 	}
-	emoji, err := run(ComponentSpec{Name: "emoji-svc", Kind: KindEmoji, OTLPEndpoint: o.OTLPEndpoint})
+	emoji, err := run(ComponentSpec{Name: "emoji-svc", Kind: KindEmoji, OTLPEndpoint: o.OTLPEndpoint}, "emoji", nil)
 	if err != nil {
 		return err
 	}
-	voting, err := run(ComponentSpec{Name: "voting-svc", Kind: KindVoting, OTLPEndpoint: o.OTLPEndpoint})
+	voting, err := run(ComponentSpec{Name: "voting-svc", Kind: KindVoting, OTLPEndpoint: o.OTLPEndpoint}, "voting", nil)
 	if err != nil {
 		return err
+	}
+	grpcUps := []dataplane.Upstream{
+		{Service: "emoji-svc", Deployment: "emoji", Replicas: emoji[:1], Pods: []string{"emoji-svc"}},
+		{Service: "voting-svc", Deployment: "voting", Replicas: voting[:1], Pods: []string{"voting-svc"}},
+	}
+	// Web's gRPC calls go through the data plane: one hop per web version and Service, whose
+	// listener is bound here and inherited by the data plane, started last.
+	var hops []Hop
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	hopAddr := map[string]string{}
+	for _, v := range []string{"v1", "v2"} {
+		for _, up := range grpcUps {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("listen for web-%s's calls to %s: %w", v, up.Service, err)
+			}
+			f, err := l.(*net.TCPListener).File()
+			l.Close() // f holds the socket open
+			if err != nil {
+				return fmt.Errorf("hand over the listener of web-%s's calls to %s: %w", v, up.Service, err)
+			}
+			files = append(files, f)
+			hops = append(hops, Hop{Client: "web-" + v, Upstream: up, Port: 8080, FD: 2 + len(files), Addr: l.Addr().String()})
+			hopAddr[v+"/"+up.Service] = l.Addr().String()
+		}
 	}
 	var ups []dataplane.Upstream
 	for _, v := range []string{"v1", "v2"} {
 		up := dataplane.Upstream{Service: "web-" + v, Deployment: "web-" + v}
 		for i := range o.Replicas {
 			name := fmt.Sprintf("web-%s-%d", v, i)
-			addrs, err := run(ComponentSpec{Name: name, Kind: KindWeb, Version: v, Emoji: emoji[0], Voting: voting[0], OTLPEndpoint: o.OTLPEndpoint})
+			addrs, err := run(ComponentSpec{Name: name, Kind: KindWeb, Version: v, Emoji: hopAddr[v+"/emoji-svc"], Voting: hopAddr[v+"/voting-svc"],
+				OTLPEndpoint: o.OTLPEndpoint}, up.Deployment, nil)
 			if err != nil {
 				return err
 			}
@@ -290,7 +328,7 @@ func startApp(o Options, st *State) error {
 	}
 	addrs, err := run(ComponentSpec{Name: "dataplane", Kind: KindDataPlane, Listen: fmt.Sprintf("127.0.0.1:%d", o.WebPort),
 		MetricsListen: "127.0.0.1:0", Kubeconfig: st.Kubeconfig, Namespace: Namespace, Apex: Apex, Client: "vote-bot",
-		Upstreams: ups, Balance: o.Balance})
+		Upstreams: ups, Balance: o.Balance, Hops: hops}, "", files)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +21,7 @@ import (
 
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/localk8s"
 	"github.com/trafficctl/trafficctl/internal/testenv"
@@ -175,21 +175,72 @@ func TestUpStatusDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rates need traffic across two scrapes: keep some flowing while waiting.
+	// Rates need traffic across two scrapes: keep some flowing while waiting. Web's gRPC calls
+	// go through the data plane too: web-v2 -> emoji and web-v2 -> voting are edges.
 	var g *topology.Graph
+	grpcEdges := func(g *topology.Graph) (emoji, voting *topology.Edge) {
+		return edge(g, "web-v2", "emoji"), edge(g, "web-v2", "voting")
+	}
 	for deadline = time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		for range 5 {
 			versionOf(t, st.Web)
 		}
-		if g, err = topology.Build(ctx, promv1.NewAPI(pc), Namespace, time.Minute, time.Now()); err == nil || time.Now().After(deadline) {
+		g, err = topology.Build(ctx, promv1.NewAPI(pc), Namespace, time.Minute, time.Now())
+		if err == nil {
+			if e, v := grpcEdges(g); e != nil && v != nil && edge(g, "vote-bot", "web-v2") != nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
 			break
 		}
 	}
 	if err != nil {
 		t.Fatalf("topology of the sandbox: %v", err)
 	}
-	if !slices.ContainsFunc(g.Edges, func(e topology.Edge) bool { return e.To.Workload == "web-v2" && e.RPS > 0 && e.MTLS }) {
+	if e := edge(g, "vote-bot", "web-v2"); e == nil || e.RPS <= 0 || !e.MTLS {
 		t.Errorf("topology edges %+v, want traffic to web-v2", g.Edges)
+	}
+	for _, e := range []*topology.Edge{edge(g, "web-v2", "emoji"), edge(g, "web-v2", "voting")} {
+		if e == nil || e.RPS <= 0 || e.SuccessRate != 1 || e.Authority == "" {
+			t.Fatalf("topology edges %+v, want web-v2 -> emoji and web-v2 -> voting at 100%% success", g.Edges)
+		}
+	}
+
+	// A gRPC failure injected in voting: web answers 500, the data plane sees HTTP 200 with
+	// grpc-status 13 and, as Linkerd, counts a failure on the web-v2 -> voting edge only.
+	if _, err := SetBehaviour(ctx, st, "voting", -1, demoapp.Behaviour{FailureRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline = time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		for range 5 {
+			if code := vote(t, st.Web); code != http.StatusInternalServerError {
+				t.Fatalf("vote with voting failing: %d, want 500", code)
+			}
+		}
+		g, err = topology.Build(ctx, promv1.NewAPI(pc), Namespace, time.Minute, time.Now())
+		if err == nil {
+			if _, v := grpcEdges(g); v != nil && v.SuccessRate < 1 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failures on web-v2 -> voting 20s after voting failed every call: %v %+v", err, g)
+		}
+	}
+	if e, _ := grpcEdges(g); e == nil || e.SuccessRate != 1 {
+		t.Errorf("web-v2 -> emoji %+v, want 100%% success while only voting fails", e)
+	}
+	failed := promQuery(t, st.Prometheus, `sum(response_total{namespace="emojivoto",direction="outbound",deployment="web-v2",dst_deployment="voting",status_code="200",grpc_status="13",classification="failure"})`)
+	inbound := promQuery(t, st.Prometheus, `sum(response_total{namespace="emojivoto",direction="inbound",deployment="voting",grpc_status="13",classification="failure"})`)
+	if failed <= 0 || inbound <= 0 {
+		t.Errorf("gRPC failures in Prometheus: outbound %v, inbound %v, want both > 0", failed, inbound)
+	}
+	if _, err := SetBehaviour(ctx, st, "voting", -1, demoapp.Behaviour{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := vote(t, st.Web); code != http.StatusOK {
+		t.Fatalf("vote with voting healthy again: %d", code)
 	}
 
 	// A ServiceProfile with routes overrides HTTPRoutes (traffic back to the apex's default,
@@ -262,6 +313,46 @@ func TestUpStatusDown(t *testing.T) {
 	if _, err := Load(o.Dir); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("state after down: %v, want ErrNotRunning", err)
 	}
+}
+
+// edge finds the topology edge between two workloads, nil when there is none.
+func edge(g *topology.Graph, from, to string) *topology.Edge {
+	for i, e := range g.Edges {
+		if e.From.Workload == from && e.To.Workload == to {
+			return &g.Edges[i]
+		}
+	}
+	return nil
+}
+
+// vote sends one vote through the data plane and returns the HTTP status.
+func vote(t *testing.T, web string) int {
+	t.Helper()
+	resp, err := http.Get(web + "/api/vote?choice=:joy:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// promQuery evaluates an instant query that returns at most one sample (0 without one).
+func promQuery(t *testing.T, prom, query string) float64 {
+	t.Helper()
+	pc, err := promapi.NewClient(promapi.Config{Address: prom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := promv1.NewAPI(pc).Query(context.Background(), query, time.Now())
+	if err != nil {
+		t.Fatalf("query %s: %v", query, err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok || len(vec) == 0 {
+		return 0
+	}
+	return float64(vec[0].Value)
 }
 
 func waitGone(t *testing.T, pid int) {
