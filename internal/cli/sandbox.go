@@ -26,8 +26,9 @@ func newSandboxCommand(f *Factory) *cobra.Command {
 and etcd with the upstream Linkerd, Gateway API and SMI CRDs, a real Prometheus, an
 Emojivoto-compatible demo app (web v1 and v2 as several processes each, emoji and voting over
 gRPC) and a local data plane that sends web-svc's traffic where the live TrafficSplit or
-HTTPRoute weights say and exports Linkerd's metrics. Point KUBECONFIG at it and use every other
-command as on a real cluster.
+HTTPRoute weights say, carries web's gRPC calls to emoji-svc and voting-svc, and exports
+Linkerd's metrics for both. Point KUBECONFIG at it and use every other command as on a real
+cluster; "sandbox set" injects failures and delays into web-v1, web-v2, emoji or voting.
 
 The data plane is a stand-in for the parts of Linkerd that trafficctl depends on (weights,
 header routes, latency-aware balancing, proxy metrics), not a production mesh.`,
@@ -115,7 +116,8 @@ func (o *sandboxUpOptions) Run(ctx context.Context) error {
 	fmt.Fprintf(w, `Sandbox running (state in %s):
   API server  %s
   Prometheus  %s
-  web-svc     %s   (namespace %s, data plane in front of web-v1 and web-v2)
+  web-svc     %s   (namespace %s, data plane in front of web-v1 and web-v2,
+              and between web and emoji-svc, voting-svc)
 
 Use it:
   export KUBECONFIG=%s
@@ -234,22 +236,42 @@ type sandboxSetOptions struct {
 	replica int
 	b       demoapp.Behaviour
 	failure float64
+	delay   time.Duration
 }
 
 func newSandboxSetCommand(f *Factory) *cobra.Command {
 	o := &sandboxSetOptions{sandboxDirOptions: sandboxDirOptions{f: f}, replica: -1}
 	cmd := &cobra.Command{
-		Use:   "set DEPLOYMENT",
-		Short: "Change a web version's failure rate and delay while it runs (the demo app's knobs)",
-		Example: `  trafficctl sandbox set web-v2 --failure-rate 30        # a broken canary
+		Use:   "set TARGET [--failure-rate PERCENT] [--delay DURATION] [--replica N]",
+		Short: "Change a demo app Deployment's failure rate and delay while it runs (web-v1, web-v2, emoji, voting)",
+		Long: `Change the fault knobs of the demo app while it runs, as Emojivoto's FAILURE_RATE and
+ARTIFICIAL_DELAY do. A knob left out is reset: "set web-v2" alone makes web-v2 healthy again.
+
+TARGET is a Deployment of the sandbox's demo app:
+  web-v1, web-v2   the web versions (HTTP, behind web-svc), --replicas processes each
+                   (web-v1-0, web-v1-1, ...); a failure is an HTTP 500
+  emoji            emoji-svc (gRPC), one version, one process (emoji-svc)
+  voting           voting-svc (gRPC), one version, one process (voting-svc)
+emoji-svc and voting-svc name the same targets. A gRPC failure is grpc-status 13 (INTERNAL) on
+HTTP 200: the data plane counts it as a failure, as Linkerd does, and web answers 500.
+Knobs apply to every replica of TARGET, or only to --replica N (0 is the first).`,
+		Example: `  trafficctl sandbox set web-v2 --failure-rate 30          # a broken canary
   trafficctl sandbox set web-v1 --replica 0 --delay 150ms  # one slow replica
+  trafficctl sandbox set voting --failure-rate 100         # every vote fails (gRPC INTERNAL)
+  trafficctl sandbox set emoji --delay 50ms                # slow emoji lookups
   trafficctl sandbox set web-v2                            # healthy again`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.failure < 0 || o.failure > 100 {
 				return usageErrorf("--failure-rate %v: use a percentage from 0 to 100", o.failure)
 			}
-			o.b.FailureRate = o.failure / 100
+			if o.delay < 0 {
+				return usageErrorf("--delay %s: use a duration of 0 or more", o.delay)
+			}
+			if o.replica < -1 {
+				return usageErrorf("--replica %d: use a replica index from 0, or -1 for all replicas", o.replica)
+			}
+			o.b = demoapp.Behaviour{FailureRate: o.failure / 100, Delay: o.delay}
 			st, err := sandbox.Load(o.dir)
 			if err != nil {
 				return sandboxErr(err)
@@ -265,9 +287,9 @@ func newSandboxSetCommand(f *Factory) *cobra.Command {
 		},
 	}
 	addSandboxDirFlag(cmd, &o.dir)
-	cmd.Flags().IntVar(&o.replica, "replica", -1, "only this replica index (default: all replicas)")
-	cmd.Flags().Float64Var(&o.failure, "failure-rate", 0, "percentage of requests answered with HTTP 500")
-	cmd.Flags().DurationVar(&o.b.Delay, "delay", 0, "added to every request")
+	cmd.Flags().IntVar(&o.replica, "replica", -1, "only this replica index, from 0 (-1: all replicas)")
+	cmd.Flags().Float64Var(&o.failure, "failure-rate", 0, "percentage of requests that fail: HTTP 500 from web, gRPC INTERNAL from emoji and voting")
+	cmd.Flags().DurationVar(&o.delay, "delay", 0, "added to every request")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,35 @@ func TestGRPCMessage(t *testing.T) {
 				t.Errorf("grpcMessage(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// A ServiceProfile route timeout applies to a gRPC method as to an HTTP path: the proxy ends the
+// call with DEADLINE_EXCEEDED, a failure, while other methods pass.
+func TestGRPCRouteTimeout(t *testing.T) {
+	knobs := demoapp.NewKnobs(demoapp.Behaviour{Delay: 300 * time.Millisecond})
+	pol := &Policy{Routes: []Route{{Name: "ListAll", Method: http.MethodPost,
+		Path: regexp.MustCompile(`^/emojivoto\.v1\.EmojiService/ListAll$`), Timeout: 50 * time.Millisecond}}, Budget: DefaultRetryBudget}
+	p, err := NewProxy(ProxyConfig{Namespace: "emojivoto", Client: "web-v1", H2C: true,
+		Upstreams: []Upstream{{Service: "emoji-svc", Deployment: "emoji", Replicas: []string{grpcBackend(t, knobs)}}},
+		Split:     (&splitHolder{}).get, Policy: func(context.Context) (*Policy, error) { return pol, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.refresh(context.Background())
+	addr := h2cServer(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := demoapp.Check(ctx, addr, demoapp.EmojiService); grpcstatus.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("ListAll slower than its 50ms route timeout: %v, want DeadlineExceeded from the proxy", err)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("ListAll timed out after %s, want about 50ms", d)
+	}
+	rec := httptest.NewRecorder()
+	p.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `classification="failure",deployment="web-v1",direction="outbound",dst_deployment="emoji",dst_namespace="emojivoto",grpc_status="4"`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }
