@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,9 +60,13 @@ type attackFlags struct {
 	timeout       time.Duration
 	connections   int
 	lateThreshold time.Duration
+	protoFiles    []string
+	importPaths   []string
 
 	header http.Header
 	body   []byte
+	// protos are the compiled --proto files; nil asks gRPC servers by reflection.
+	protos *load.Protos
 }
 
 func (a *attackFlags) add(fs *pflag.FlagSet) {
@@ -75,6 +81,8 @@ func (a *attackFlags) addRequest(fs *pflag.FlagSet) {
 	fs.StringVar(&a.bodyFile, "body", "", "file whose content is the request body")
 	fs.DurationVar(&a.timeout, "timeout", load.DefaultTimeout, "per-request timeout, connection wait included (0: none)")
 	fs.DurationVar(&a.lateThreshold, "late-threshold", load.DefaultLateThreshold, "a request leaving this much after its intended time counts as a late send")
+	fs.StringArrayVar(&a.protoFiles, "proto", nil, ".proto file with the gRPC targets' services, for servers without reflection (repeatable; default: ask the server's reflection service)")
+	fs.StringArrayVarP(&a.importPaths, "import-path", "I", nil, "directory where --proto files and their imports are found, as protoc's -I (repeatable; default: each file's directory)")
 }
 
 func (a *attackFlags) complete() error {
@@ -99,6 +107,17 @@ func (a *attackFlags) complete() error {
 	}
 	if a.timeout < 0 {
 		return usageErrorf("invalid --timeout %s: must not be negative", a.timeout)
+	}
+	if len(a.importPaths) > 0 && len(a.protoFiles) == 0 {
+		return usageErrorf("-I/--import-path is where --proto files are found: give the files with --proto")
+	}
+	if len(a.protoFiles) > 0 {
+		// Compiling is local work bounded by the files' size: nothing to cancel.
+		p, err := load.CompileProtos(context.Background(), a.protoFiles, a.importPaths)
+		if err != nil {
+			return usageErrorf("--proto: %w", err)
+		}
+		a.protos = p
 	}
 	return nil
 }
@@ -141,7 +160,7 @@ func (a *attackFlags) targets(args []string, targetsFile string) (*load.TargetSe
 	default:
 		return nil, usageErrorf("give a URL to attack or --targets FILE")
 	}
-	ts, err := load.NewTargetSet(tgts)
+	ts, err := load.NewTargetSet(tgts, load.WithProtos(a.protos))
 	if err != nil {
 		return nil, usageErrorf("%w", err)
 	}
@@ -150,16 +169,25 @@ func (a *attackFlags) targets(args []string, targetsFile string) (*load.TargetSe
 
 // checkReachable fails fast, with a clear error, when the first target refuses connections.
 func checkReachable(ctx context.Context, rawURL string, timeout time.Duration) error {
+	if timeout <= 0 || timeout > 5*time.Second {
+		timeout = 5 * time.Second
+	}
 	if !strings.HasPrefix(rawURL, "http://") && !strings.HasPrefix(rawURL, "https://") {
-		// gRPC targets are checked when their methods are resolved by server reflection.
-		return nil
+		// A gRPC target (validated already): a TCP connect, as its method may come from
+		// --proto files and no call is made before the attack.
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return usageErrorf("invalid URL %q: %w", rawURL, err)
+		}
+		conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", u.Host)
+		if err != nil {
+			return fmt.Errorf("target %s is unreachable: %w; check the URL and that the service is up", rawURL, err)
+		}
+		return conn.Close()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, rawURL, nil)
 	if err != nil {
 		return usageErrorf("invalid URL %q: %w", rawURL, err)
-	}
-	if timeout <= 0 || timeout > 5*time.Second {
-		timeout = 5 * time.Second
 	}
 	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
@@ -217,12 +245,16 @@ requests wait for a free connection and the wait counts in the corrected latency
 schedule is kept). Ctrl-C stops at once and prints the report of what finished.
 
 gRPC unary methods are targets too: grpc://HOST:PORT/package.Service/Method with the request
-as JSON in --body; the method's types come from the server's reflection service.`,
+as JSON in --body. The method's request type comes from the server's reflection service, or,
+for a server without one, from its .proto files: --proto FILE (repeatable) and -I DIR for the
+directories their imports are found in, as with protoc (google/protobuf/* are built in). The
+request is encoded once, before the attack.`,
 		Example: `  trafficctl load attack http://127.0.0.1:8080/api/list --rate 200/s --duration 30s
   trafficctl load attack --targets targets.txt --rate 1000/s --connections 16 -o json
   trafficctl load attack http://127.0.0.1:8080/ --duration 10s --output results.bin -o html > report.html
   vegeta report results.bin
   trafficctl load attack grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll --body req.json --rate 500/s
+  trafficctl load attack grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll --proto Emoji.proto -I proto --rate 500/s
   trafficctl load attack http://127.0.0.1:8080/ --rate max --connections 64 --duration 5s`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

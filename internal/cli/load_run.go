@@ -46,7 +46,17 @@ coordinated omission. A breached threshold exits 3, so the command can gate a CI
   thresholds: {p99: 100ms, minSuccess: 99.9}
   connections: 16        # optional, as --connections
   timeout: 5s            # optional, as --timeout
-  headers: {X-Test: "1"} # optional, on every target`,
+  headers: {X-Test: "1"} # optional, on every target
+
+gRPC targets are written grpc://HOST:PORT/package.Service/Method with the JSON request in
+body or bodyFile. Their types come from the server's reflection service, or from .proto
+files for a server without one (paths relative to the scenario file; --proto and -I given
+on the command line replace them):
+
+  targets:
+    - {name: list-all, url: grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll, body: "{}"}
+  protos: [Emoji.proto]  # optional, as --proto
+  importPaths: [proto]   # optional, as -I`,
 		Example: `  trafficctl load run scenario.yaml
   trafficctl load run scenario.yaml -o json > result.json
   trafficctl load run scenario.yaml -o html > report.html`,
@@ -86,6 +96,11 @@ func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.scenario.Timeout > 0 && !cmd.Flags().Changed("timeout") {
 		o.flags.timeout = o.scenario.Timeout
+	}
+	if o.flags.protos != nil {
+		if err := o.scenario.UseProtos(o.flags.protos); err != nil {
+			return usageErrorf("%s: %w", o.path, err)
+		}
 	}
 	return nil
 }

@@ -477,3 +477,109 @@ func TestLoadAttackGRPC(t *testing.T) {
 		t.Errorf("exit %d stderr %q stdout:\n%s", code, stderr, stdout)
 	}
 }
+
+// healthProto is the standard gRPC health service, as its .proto file.
+const healthProto = `syntax = "proto3";
+package grpc.health.v1;
+message HealthCheckRequest { string service = 1; }
+message HealthCheckResponse {
+  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
+  ServingStatus status = 1;
+}
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+`
+
+// A gRPC server without reflection is load-tested with its .proto files, from flags or from
+// the scenario file.
+func TestLoadGRPCWithProtos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	go func() { _ = s.Serve(ln) }()
+	defer s.Stop()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "proto", "grpc", "health", "v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	proto := filepath.Join(dir, "proto", "grpc", "health", "v1", "health.proto")
+	if err := os.WriteFile(proto, []byte(healthProto), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	importing := filepath.Join(dir, "api.proto")
+	if err := os.WriteFile(importing, []byte(`syntax = "proto3"; package api; import "grpc/health/v1/health.proto";`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := writeFile(t, "other.proto", `syntax = "proto3"; package other; message M {} service Other { rpc Ping(M) returns (M); }`)
+	check := "grpc://" + ln.Addr().String() + "/grpc.health.v1.Health/Check"
+	body := writeFile(t, "req.json", `{"service": ""}`)
+	attack := func(extra ...string) []string {
+		return append([]string{"load", "attack", check, "--body", body, "--rate", "50/s", "--duration", "1s"}, extra...)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout when the exit is 0, else in stderr
+	}{
+		{"proto file", attack("--proto", proto), ExitOK, "200:50"},
+		{"importing file with -I", attack("--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")), ExitOK, "200:50"},
+		{"no proto: reflection is missing", attack(), ExitError, "the server must register the reflection service, or give its .proto files with --proto"},
+		{"missing file", attack("--proto", filepath.Join(dir, "nope.proto")), ExitUsage, "--proto: bad proto: stat " + filepath.Join(dir, "nope.proto") + ": no such file or directory"},
+		{"import not found", attack("--proto", importing), ExitUsage, "add the directory of the file or of its imports with -I"},
+		{"method not in the protos", []string{"load", "attack", strings.Replace(check, "Check", "Chek", 1), "--proto", proto},
+			ExitUsage, "method /grpc.health.v1.Health/Chek is not in " + proto + ": services found: grpc.health.v1.Health (Check, Watch)"},
+		{"import path alone", attack("-I", dir), ExitUsage, "-I/--import-path is where --proto files are found: give the files with --proto"},
+		{"unreachable", []string{"load", "attack", "grpc://127.0.0.1:1/grpc.health.v1.Health/Check", "--proto", proto, "--duration", "1s"}, ExitError, "is unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			out := stdout
+			if tt.wantCode != ExitOK {
+				out = stderr
+			}
+			if code != tt.wantCode || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
+			}
+		})
+	}
+
+	scenario := func(extra string) string {
+		return writeFile(t, "scenario.yaml", "targets:\n  - {name: check, url: "+check+", body: \"{}\"}\n"+
+			"stages:\n  - {type: constant, rate: 50, duration: 1s}\nthresholds: {minSuccess: 100}\n"+extra)
+	}
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"scenario protos", []string{"load", "run", scenario("protos: [" + proto + "]\n")}, ExitOK, "200:50"},
+		{"scenario protos with importPaths", []string{"load", "run", scenario("protos: [" + importing + "]\nimportPaths: [" + dir + ", " + filepath.Join(dir, "proto") + "]\n")}, ExitOK, "200:50"},
+		{"--proto on the command line", []string{"load", "run", scenario(""), "--proto", proto}, ExitOK, "200:50"},
+		{"scenario proto missing names the line", []string{"load", "run", scenario("protos: [nope.proto]\n")}, ExitUsage, "line 6: protos: bad proto: stat"},
+		{"--proto and -I on the command line", []string{"load", "run", scenario(""), "--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")}, ExitOK, "200:50"},
+		{"--proto without the method", []string{"load", "run", scenario(""), "--proto", other}, ExitUsage,
+			"target 1: bad target: check: method /grpc.health.v1.Health/Check is not in " + other + ": services found: other.Other (Ping)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			out := stdout
+			if tt.wantCode != ExitOK {
+				out = stderr
+			}
+			if code != tt.wantCode || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
+			}
+		})
+	}
+}

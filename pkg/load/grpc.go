@@ -25,7 +25,8 @@ import (
 )
 
 // gRPC unary targets are written grpc://HOST:PORT/package.Service/Method with the request
-// as JSON in the body. The method's types come from the server's reflection service; the
+// as JSON in the body. The method's types come from compiled .proto files (Protos, resolved
+// when the TargetSet is built) or else from the server's reflection service (in Prepare); the
 // request is encoded once, and every hit sends the same bytes through a pass-through codec.
 
 // grpcScheme marks gRPC targets (plaintext HTTP/2, as between meshed pods).
@@ -106,23 +107,36 @@ func (p *grpcPool) close() {
 
 // resolveGRPC encodes the JSON request of call using the server's reflection service.
 func resolveGRPC(ctx context.Context, conn *grpc.ClientConn, call *grpcCall) error {
+	md, err := reflectMethod(ctx, conn, call)
+	if err != nil {
+		return err
+	}
+	return call.encode(md)
+}
+
+func reflectMethod(ctx context.Context, conn *grpc.ClientConn, call *grpcCall) (protoreflect.MethodDescriptor, error) {
 	svc, meth, _ := strings.Cut(strings.TrimPrefix(call.method, "/"), "/")
 	files, err := reflectFiles(ctx, conn, svc)
 	if err != nil {
-		return fmt.Errorf("server reflection for %s at %s: %w (the server must register the reflection service)", svc, call.addr, err)
+		return nil, fmt.Errorf("server reflection for %s at %s: %w (the server must register the reflection service, or give its .proto files with --proto)", svc, call.addr, err)
 	}
 	d, err := files.FindDescriptorByName(protoreflect.FullName(svc))
 	if err != nil {
-		return fmt.Errorf("service %s not found by reflection at %s", svc, call.addr)
+		return nil, fmt.Errorf("service %s not found by reflection at %s", svc, call.addr)
 	}
 	sd, ok := d.(protoreflect.ServiceDescriptor)
 	if !ok {
-		return fmt.Errorf("%s is not a service", svc)
+		return nil, fmt.Errorf("%s is not a service", svc)
 	}
 	md := sd.Methods().ByName(protoreflect.Name(meth))
 	if md == nil {
-		return fmt.Errorf("service %s has no method %s", svc, meth)
+		return nil, fmt.Errorf("service %s has no method %s", svc, meth)
 	}
+	return md, nil
+}
+
+// encode checks that md is unary and encodes the call's JSON request as its input message.
+func (call *grpcCall) encode(md protoreflect.MethodDescriptor) error {
 	if md.IsStreamingClient() || md.IsStreamingServer() {
 		return fmt.Errorf("method %s streams: only unary methods can be load tested", call.method)
 	}
@@ -134,6 +148,7 @@ func resolveGRPC(ctx context.Context, conn *grpc.ClientConn, call *grpcCall) err
 	if err := (protojson.UnmarshalOptions{}).Unmarshal(body, msg); err != nil {
 		return fmt.Errorf("request for %s is not a valid %s in JSON: %w", call.method, md.Input().FullName(), err)
 	}
+	var err error
 	call.request, err = proto.Marshal(msg)
 	return err
 }
@@ -256,12 +271,12 @@ func (a *Attacker) grpcHit(ctx context.Context, pool *grpcPool, tgt *Target, h *
 	return h
 }
 
-// Prepare resolves the gRPC targets' methods by server reflection and encodes their JSON
-// requests. It does nothing for HTTP targets; Run calls it.
+// Prepare resolves by server reflection the methods of the gRPC targets that Protos did not
+// resolve, and encodes their JSON requests. It does nothing for HTTP targets; Run calls it.
 func (ts *TargetSet) Prepare(ctx context.Context) error {
 	ts.prepareOnce.Do(func() {
 		for _, t := range ts.targets {
-			if t.grpc == nil {
+			if t.grpc == nil || t.grpc.request != nil {
 				continue
 			}
 			conn, err := grpc.NewClient(t.grpc.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -30,6 +30,14 @@ type Scenario struct {
 	Connections int               `yaml:"connections" json:"connections,omitempty"`
 	Timeout     time.Duration     `yaml:"timeout" json:"timeout,omitempty"`
 	Headers     map[string]string `yaml:"headers" json:"headers,omitempty"`
+	// Protos are .proto files describing the methods of the gRPC targets, for servers without
+	// a reflection service; ImportPaths are where they and their imports are found (protoc's
+	// -I). Relative paths resolve against the scenario's directory.
+	Protos      []string `yaml:"protos" json:"protos,omitempty"`
+	ImportPaths []string `yaml:"importPaths" json:"importPaths,omitempty"`
+
+	protos      *Protos
+	targetLines []int
 }
 
 // ScenarioTarget is one weighted target of a scenario.
@@ -103,14 +111,30 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 			t.Body = string(b)
 		}
 	}
-	tgts := sc.targets()
-	for i := range tgts {
-		if _, err := NewTargetSet(tgts[i : i+1]); err != nil {
-			return nil, fmt.Errorf("%w: %starget %d: %w", ErrBadScenario, at(tl, i), i+1, err)
-		}
+	if len(sc.ImportPaths) > 0 && len(sc.Protos) == 0 {
+		return nil, fmt.Errorf("%w: %simportPaths without protos: list the .proto files under protos", ErrBadScenario, keyLine(&root, "importPaths"))
 	}
-	if _, err := NewTargetSet(tgts); err != nil {
-		return nil, fmt.Errorf("%w: %s%w", ErrBadScenario, keyLine(&root, "targets"), err)
+	if len(sc.Protos) > 0 {
+		rel := func(ps []string) []string {
+			out := make([]string, len(ps))
+			for i, p := range ps {
+				out[i] = p
+				if !filepath.IsAbs(p) {
+					out[i] = filepath.Join(dir, p)
+				}
+			}
+			return out
+		}
+		// Compiling is local work bounded by the files' size: no caller deadline to honour.
+		p, err := CompileProtos(context.Background(), rel(sc.Protos), rel(sc.ImportPaths))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %sprotos: %w", ErrBadScenario, keyLine(&root, "protos"), err)
+		}
+		sc.protos = p
+	}
+	sc.targetLines = tl
+	if err := sc.checkTargets(keyLine(&root, "targets")); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadScenario, err)
 	}
 	for i := range sc.Stages {
 		if err := sc.Stages[i].Validate(); err != nil {
@@ -194,8 +218,39 @@ func (sc *Scenario) targets() []Target {
 	return out
 }
 
+// checkTargets builds each target alone, so that an error names its line, then the set,
+// whose error is prefixed with setLine.
+func (sc *Scenario) checkTargets(setLine string) error {
+	tgts := sc.targets()
+	for i := range tgts {
+		if _, err := NewTargetSet(tgts[i:i+1], WithProtos(sc.protos)); err != nil {
+			line := ""
+			if i < len(sc.targetLines) {
+				line = fmt.Sprintf("line %d: ", sc.targetLines[i])
+			}
+			return fmt.Errorf("%starget %d: %w", line, i+1, err)
+		}
+	}
+	if _, err := sc.TargetSet(); err != nil {
+		return fmt.Errorf("%s%w", setLine, err)
+	}
+	return nil
+}
+
+// UseProtos resolves the scenario's gRPC targets in p (compiled from --proto flags) instead
+// of the scenario's own protos or server reflection.
+func (sc *Scenario) UseProtos(p *Protos) error {
+	sc.protos = p
+	if err := sc.checkTargets(""); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadScenario, err)
+	}
+	return nil
+}
+
 // TargetSet is the scenario's weighted target set.
-func (sc *Scenario) TargetSet() (*TargetSet, error) { return NewTargetSet(sc.targets()) }
+func (sc *Scenario) TargetSet() (*TargetSet, error) {
+	return NewTargetSet(sc.targets(), WithProtos(sc.protos))
+}
 
 // Breakdown is the report of one part of a run (a stage or a target).
 type Breakdown struct {

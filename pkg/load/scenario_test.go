@@ -52,6 +52,10 @@ func TestParseScenario(t *testing.T) {
 		{"sine amplitude", "targets: [{url: http://h/}]\nstages:\n  - {type: sine, mean: 10, amplitude: 20, period: 1s, duration: 1s}\n", "line 3: stage 1: sine stage needs"},
 		{"target without url", "targets:\n  - {url: http://h/}\n  - {name: x}\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "line 3: target 2 has no url"},
 		{"bad target url", "targets:\n  - {url: /relative}\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "line 2: target 1"},
+		{"importPaths without protos", "targets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nimportPaths: [proto]\n", "line 3: importPaths without protos"},
+		{"protos missing", "targets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [nope.proto]\n", "line 3: protos: bad proto: stat nope.proto"},
+		{"grpc method not in the protos", "targets:\n  - {url: http://h/}\n  - {url: grpc://h:1/grpc.health.v1.Health/Chek}\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [testdata/proto/grpc/health/v1/health.proto]\n",
+			"line 3: target 2: bad target: GRPC grpc://h:1/grpc.health.v1.Health/Chek: method /grpc.health.v1.Health/Chek is not in testdata/proto/grpc/health/v1/health.proto: services found: grpc.health.v1.Health (Check, Watch)"},
 		{"bad success", "targets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nthresholds:\n  minSuccess: 120\n", "line 4: thresholds"},
 	}
 	for _, tt := range tests {
@@ -148,6 +152,8 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add("targets: [{url: http://h/}]\nstages: [{type: step, from: 1, to: 9, steps: 3, duration: 3s}]\n")
 	f.Add("targets: [{url: http://h/, weight: -1}]\n")
 	f.Add("stages: [{type: sine, mean: 1, amplitude: 1, period: 1ns, duration: 1h}]\n")
+	f.Add("targets: [{url: grpc://h:1/grpc.health.v1.Health/Check, body: '{}'}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [testdata/proto/api/probe.proto]\nimportPaths: [testdata/proto]\n")
+	f.Add("targets: [{url: grpc://h:1/a.B/C}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [testdata/proto/api/broken.proto]\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		sc, err := ParseScenario([]byte(in), ".")
 		if err != nil {

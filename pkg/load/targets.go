@@ -51,10 +51,28 @@ type TargetSet struct {
 	rawAddr string
 }
 
-// NewTargetSet validates tgts and prepares a request template for each.
-func NewTargetSet(tgts []Target) (*TargetSet, error) {
+// TargetSetOption tunes NewTargetSet.
+type TargetSetOption func(*targetSetOptions)
+
+type targetSetOptions struct {
+	protos *Protos
+}
+
+// WithProtos resolves the methods of gRPC targets in p instead of by server reflection, so
+// servers without a reflection service can be attacked; nil keeps reflection.
+func WithProtos(p *Protos) TargetSetOption {
+	return func(o *targetSetOptions) { o.protos = p }
+}
+
+// NewTargetSet validates tgts and prepares a request template for each; gRPC targets are
+// encoded here when WithProtos is given, else by Prepare.
+func NewTargetSet(tgts []Target, opts ...TargetSetOption) (*TargetSet, error) {
 	if len(tgts) == 0 {
 		return nil, fmt.Errorf("%w: no targets", ErrBadTarget)
+	}
+	var o targetSetOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	ts := &TargetSet{}
 	total := 0
@@ -84,6 +102,15 @@ func NewTargetSet(tgts []Target) (*TargetSet, error) {
 				return nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, t.Name, err)
 			}
 			t.grpc = &grpcCall{addr: addr, method: method, body: t.Body}
+			if o.protos != nil {
+				md, err := o.protos.Method(method)
+				if err == nil {
+					err = t.grpc.encode(md)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, t.Name, err)
+				}
+			}
 			ts.targets = append(ts.targets, &t)
 			ts.hasGRPC = true
 			continue
