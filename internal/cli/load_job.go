@@ -75,6 +75,10 @@ func (o *loadJobOptions) Complete(args []string) error {
 			return usageErrorf("%s: target %q reads bodyFile %s, which the attacker pods do not have: inline it as body", o.path, t.Name, t.BodyFile)
 		}
 	}
+	if len(o.scenario.Protos) > 0 {
+		return usageErrorf("%s: protos %s are files the attacker pods do not have: a load job's gRPC targets are resolved by server reflection, so drop protos and register reflection on the server",
+			o.path, strings.Join(o.scenario.Protos, ", "))
+	}
 	if o.replicas < 1 || o.replicas > 1000 {
 		return usageErrorf("invalid --replicas %d: between 1 and 1000", o.replicas)
 	}

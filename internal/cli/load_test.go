@@ -583,3 +583,14 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		})
 	}
 }
+
+// The attacker pods of a load job have the scenario, not the files it names.
+func TestLoadJobRejectsProtos(t *testing.T) {
+	proto := writeFile(t, "health.proto", healthProto)
+	sc := writeFile(t, "grpc.yaml", "targets:\n  - {url: grpc://emoji-svc.emojivoto:8080/grpc.health.v1.Health/Check}\n"+
+		"stages:\n  - {type: constant, rate: 50, duration: 30s}\nprotos: ["+proto+"]\n")
+	code, _, stderr := runCLI(t, "load", "job", sc, "--replicas", "2")
+	if code != ExitUsage || !strings.Contains(stderr, "protos "+proto+" are files the attacker pods do not have") {
+		t.Errorf("exit %d stderr %q, want exit 2 naming the protos", code, stderr)
+	}
+}
