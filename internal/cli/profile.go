@@ -68,7 +68,17 @@ x-linkerd-retryable and x-linkerd-timeout are read at document, path-item and op
 
 --emit httproute prints Gateway API HTTPRoutes (GRPCRoutes for proto input) attached to the
 Service instead: one per retry/timeout policy with Linkerd's annotations, a catch-all rule, and
-regexes made disjoint because Linkerd's route precedence does not follow listed order.`,
+regexes made disjoint because Linkerd's route precedence does not follow listed order.
+
+--merge FILE updates what a previous run generated and you edited since. For a ServiceProfile,
+routes not named like generated ones, dstOverrides, opaquePorts and the retry budget are kept.
+For HTTPRoutes/GRPCRoutes (FILE may be kubectl get -o yaml output), route objects without the
+app.kubernetes.io/managed-by=trafficctl label are yours and kept as they are (a generated match
+identical to one of yours is left to yours); generated objects are regenerated keeping your
+labels, annotations, parentRefs, hostnames, your own rules and matches (headers, query
+parameters, other path types) and the backendRefs/filters of their rules. Every change is listed
+on stderr; "conflict:" lines name what you edited that the contract overrode. Objects the
+contract no longer needs are left out: delete them from the cluster as the change says.`,
 		Example: `  # ServiceProfile for the web Service, ready for server-side apply
   trafficctl profile web -n emojivoto --openapi web.yaml | kubectl apply --server-side -f -
 
@@ -79,6 +89,10 @@ regexes made disjoint because Linkerd's route precedence does not follow listed 
   # Update the profile in the cluster from a new contract, keeping hand-written routes
   kubectl get sp web.emojivoto.svc.cluster.local -n emojivoto -o yaml > current.yaml
   trafficctl profile web -n emojivoto --openapi web.yaml --merge current.yaml --apply
+
+  # Update edited HTTPRoutes (a split's backendRefs, retry limits, your own rules) from a new contract
+  kubectl get httproute -n emojivoto -o yaml > routes.yaml
+  trafficctl profile web -n emojivoto --openapi web.yaml --emit httproute --merge routes.yaml --apply
 
   # GRPCRoutes for two proto files whose imports live under proto/
   trafficctl profile emoji-svc -n emojivoto --proto proto/emoji.proto --proto proto/voting.proto \
@@ -103,7 +117,7 @@ regexes made disjoint because Linkerd's route precedence does not follow listed 
 	fl.StringVar(&o.retries, "retries", string(profiles.RetriesSpec), "retryable routes: spec (x-linkerd-retryable), idempotent (also GET/HEAD/OPTIONS/PUT/DELETE/TRACE) or none")
 	fl.StringVar(&o.timeout, "timeout", "", "timeout of routes whose contract sets none (e.g. 2s)")
 	fl.StringVar(&o.retryBudget, "retry-budget", "", "ServiceProfile retry budget RATIO,MIN_PER_SECOND,TTL (e.g. 0.2,10,10s)")
-	fl.StringVar(&o.merge, "merge", "", "existing ServiceProfile file to update: hand-written routes, dstOverrides and the retry budget are kept, changes are listed on stderr")
+	fl.StringVar(&o.merge, "merge", "", "existing ServiceProfile (or, with --emit httproute, HTTPRoutes/GRPCRoutes) file to update: what you added by hand is kept, changes and conflicts are listed on stderr")
 	fl.BoolVar(&o.template, "template", false, "print a commented ServiceProfile template to fill in by hand")
 	fl.BoolVar(&o.apply, "apply", false, "server-side apply the result to the cluster instead of printing it")
 	fl.StringVar(&o.dryRun, "dry-run", "none", "with --apply: none, or server to have the API server validate without persisting")
@@ -155,8 +169,8 @@ func (o *profileOptions) Validate() error {
 	if o.emit != emitServiceProfile && o.emit != emitHTTPRoute {
 		return usageErrorf("invalid value %q for --emit: use serviceprofile or httproute", o.emit)
 	}
-	if o.merge != "" && o.emit != emitServiceProfile {
-		return usageErrorf("--merge updates a ServiceProfile: it cannot be used with --emit %s", o.emit)
+	if o.merge == "-" && o.openapi == "-" {
+		return usageErrorf("--merge - and --openapi - cannot both read stdin: pass one of them as a file")
 	}
 	if o.retryBudget != "" && o.emit != emitServiceProfile {
 		return usageErrorf("--retry-budget sets a ServiceProfile's budget: HTTPRoutes take retry.linkerd.io/limit instead; drop it or use --emit serviceprofile")
@@ -269,6 +283,26 @@ func (o *profileOptions) mergeInto(ctx context.Context, generated *profiles.Serv
 	return merged, nil
 }
 
+// mergeRoutes updates the existing route objects in --merge with the generated ones.
+func (o *profileOptions) mergeRoutes(ctx context.Context, ro *profiles.RouteObjects) ([]map[string]any, error) {
+	data, err := profiles.ReadSource(ctx, o.merge, o.f.Streams.In, nil)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	existing, err := profiles.ReadRouteObjects(o.merge, data)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	merged, err := profiles.MergeRoutes(existing, ro)
+	if err != nil {
+		return nil, usageErrorf("merge %s: %v", o.merge, err)
+	}
+	for _, c := range merged.Changes {
+		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
+	}
+	return merged.Objects, nil
+}
+
 // readAPI reads the contract named by the flags.
 func (o *profileOptions) readAPI(ctx context.Context) (*profiles.API, error) {
 	if len(o.protos) > 0 {
@@ -301,6 +335,9 @@ func (o *profileOptions) objects(ctx context.Context, plan *profiles.Plan) ([]ma
 		}
 		for _, s := range ro.Skipped {
 			o.warn(s)
+		}
+		if o.merge != "" {
+			return o.mergeRoutes(ctx, ro)
 		}
 		for _, r := range ro.HTTP {
 			typed = append(typed, r)

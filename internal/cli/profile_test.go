@@ -53,6 +53,14 @@ func TestProfileCommand(t *testing.T) {
 			[]string{"name: /legacy.EmojiService/ListAll"}, nil},
 		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitOK,
 			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
+		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-httproutes.yaml"}, ExitOK,
+			[]string{"name: web-admin", "retry.linkerd.io/limit: \"3\"", "name: x-debug", "port: 8080"},
+			[]string{"merge: conflict: HTTPRoute web-retry-timeout-2s: annotation timeout.linkerd.io/request=5s edited by hand is now 2s", "merge: removed HTTPRoute web-timeout-5s"}},
+		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-grpcroutes.yaml"}, ExitOK,
+			[]string{"kind: GRPCRoute", "name: x-tenant"}, []string{"merge: removed match /emojivoto.v1.VotingService/VoteGone"}},
+		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitUsage,
+			nil, []string{"merge-existing.yaml: no HTTPRoute or GRPCRoute"}},
+		{"merge and contract from stdin", []string{"profile", "web", "--openapi", "-", "--merge", "-"}, ExitUsage, nil, []string{"cannot both read stdin"}},
 		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
 		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
 		{"no source", []string{"profile", "web"}, ExitUsage, nil, []string{"pass exactly one of"}},
@@ -150,5 +158,32 @@ func TestProfileStdin(t *testing.T) {
 	}
 	if code, out, _ := run("not: [a, spec", "profile", "pets", "--openapi", "-"); code != ExitUsage || out != "" {
 		t.Errorf("bad stdin: exit %d, stdout %q", code, out)
+	}
+}
+
+// TestProfileMergeApply: `--emit httproute --merge FILE --apply --dry-run=server` has the API
+// server validate the merged routes, hand-written object included.
+func TestProfileMergeApply(t *testing.T) {
+	env := testenv.Require(t)
+	ns := env.Namespace(t)
+	data, err := os.ReadFile("../../pkg/profiles/testdata/merge/existing-httproutes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/routes.yaml"
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(data), "namespace: demo", "namespace: "+ns)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "--kubeconfig", env.Kubeconfig, "-n", ns, "profile", "web", "--openapi", profileSpecs+"emojivoto-web.yaml",
+		"--emit", "httproute", "--merge", file, "--apply", "--dry-run", "server")
+	want := "httproute.gateway.networking.k8s.io/web-admin serverside-applied (server dry run)\n" +
+		"httproute.gateway.networking.k8s.io/web serverside-applied (server dry run)\n" +
+		"httproute.gateway.networking.k8s.io/web-retry-timeout-2s serverside-applied (server dry run)\n" +
+		"httproute.gateway.networking.k8s.io/web-timeout-2s serverside-applied (server dry run)\n"
+	if code != ExitOK || stdout != want {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "merge: removed HTTPRoute web-timeout-5s") {
+		t.Errorf("stderr: %s", stderr)
 	}
 }

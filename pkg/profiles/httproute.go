@@ -182,7 +182,7 @@ func (p *Plan) objectMeta(kind string, pol routePolicy, chunk int, grpc bool) me
 		Name:        name,
 		Namespace:   p.Options.Namespace,
 		Annotations: pol.annotations(grpc),
-		Labels:      map[string]string{"app.kubernetes.io/managed-by": "trafficctl"},
+		Labels:      map[string]string{LabelManagedBy: ManagedByValue},
 	}
 }
 

@@ -1,0 +1,717 @@
+package profiles
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Generated route objects carry this label; route objects without it were written by hand and
+// survive a merge untouched.
+const (
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	ManagedByValue   = "trafficctl"
+	catchAllIdentity = "catch-all"
+)
+
+// serverSetMetadata are the metadata fields the API server owns: `kubectl get -o yaml` prints
+// them, an applied manifest must not carry them.
+var serverSetMetadata = []string{"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"}
+
+// ReadRouteObjects reads the Kubernetes objects of a YAML or JSON file: a multi-document
+// stream or a v1 List, as `kubectl get httproute,grpcroute -o yaml` prints. Gateway API
+// HTTPRoutes and GRPCRoutes must decode as such; other objects are returned as they are. It
+// fails when the file holds no HTTPRoute or GRPCRoute, or holds one object twice.
+func ReadRouteObjects(source string, data []byte) ([]map[string]any, error) {
+	var objs []map[string]any
+	seen := map[string]bool{}
+	routes := 0
+	for i, doc := range splitYAMLDocuments(data) {
+		loc := fmt.Sprintf("document %d", i+1)
+		var v any
+		if err := yaml.Unmarshal(doc, &v); err != nil {
+			return nil, inputErrorf(source, loc, "not YAML or JSON: %v", err)
+		}
+		if v == nil {
+			continue // comments only
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, inputErrorf(source, loc, "not a Kubernetes object")
+		}
+		items, where := []any{obj}, func(int) string { return loc }
+		if obj["kind"] == "List" {
+			if items, ok = obj["items"].([]any); !ok && obj["items"] != nil {
+				return nil, inputErrorf(source, loc, "a List's items must be a list")
+			}
+			where = func(j int) string { return fmt.Sprintf("%s, items[%d]", loc, j) }
+		}
+		for j, it := range items {
+			o, ok := it.(map[string]any)
+			if !ok || asString(o["kind"]) == "" || asString(asMap(o["metadata"])["name"]) == "" {
+				return nil, inputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
+			}
+			if kind := gatewayRouteKind(o); kind != "" {
+				if err := checkRouteShape(kind, o); err != nil {
+					return nil, inputErrorf(source, where(j), "invalid %s %s: %v", kind, objectName(o), err)
+				}
+				routes++
+			}
+			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + asString(asMap(o["metadata"])["namespace"]) + "/" + objectName(o)
+			if seen[key] {
+				return nil, inputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
+			}
+			seen[key] = true
+			objs = append(objs, o)
+		}
+	}
+	if routes == 0 {
+		return nil, inputErrorf(source, "", "no HTTPRoute or GRPCRoute (gateway.networking.k8s.io) in the file")
+	}
+	return objs, nil
+}
+
+// checkRouteShape decodes a route into its Gateway API type, so that the merge only meets
+// fields of the types it expects.
+func checkRouteShape(kind string, o map[string]any) error {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	if kind == "HTTPRoute" {
+		return json.Unmarshal(data, new(gatewayv1.HTTPRoute))
+	}
+	return json.Unmarshal(data, new(gatewayv1.GRPCRoute))
+}
+
+// gatewayRouteKind is "HTTPRoute" or "GRPCRoute" for Gateway API routes, "" for anything else
+// (Linkerd's own policy.linkerd.io HTTPRoute included).
+func gatewayRouteKind(o map[string]any) string {
+	group, _, _ := strings.Cut(asString(o["apiVersion"]), "/")
+	kind := asString(o["kind"])
+	if group != gatewayv1.GroupName || (kind != "HTTPRoute" && kind != "GRPCRoute") {
+		return ""
+	}
+	return kind
+}
+
+// attachedTo tells whether a route has the Service among its parents.
+func attachedTo(o map[string]any, service string) bool {
+	for _, p := range asSlice(asMap(o["spec"])["parentRefs"]) {
+		ref := asMap(p)
+		if asString(ref["kind"]) == "Service" && asString(ref["name"]) == service {
+			return true
+		}
+	}
+	return false
+}
+
+func isGenerated(o map[string]any) bool {
+	return gatewayRouteKind(o) != "" && asString(asMap(asMap(o["metadata"])["labels"])[LabelManagedBy]) == ManagedByValue
+}
+
+// matchIdentity names a match of the shape the generator emits: "METHOD REGEX" for an
+// HTTPRoute, "/service/Method" for a GRPCRoute, catchAllIdentity for the "/" prefix. Matches
+// of any other shape (headers, query parameters, other path types) were written by hand.
+func matchIdentity(kind string, m map[string]any) (string, bool) {
+	if kind == "GRPCRoute" {
+		mm := asMap(m["method"])
+		svc, method := asString(mm["service"]), asString(mm["method"])
+		fields := 2
+		if typ, ok := mm["type"]; ok {
+			if typ != string(gatewayv1.GRPCMethodMatchExact) {
+				return "", false
+			}
+			fields++
+		}
+		if len(m) != 1 || svc == "" || method == "" || len(mm) != fields {
+			return "", false
+		}
+		return "/" + svc + "/" + method, true
+	}
+	path := asMap(m["path"])
+	typ, value := asString(path["type"]), asString(path["value"])
+	if len(path) != 2 {
+		return "", false
+	}
+	if method, ok := m["method"].(string); ok && len(m) == 2 && typ == string(gatewayv1.PathMatchRegularExpression) {
+		return method + " " + value, true
+	}
+	if len(m) == 1 && typ == string(gatewayv1.PathMatchPathPrefix) && value == "/" {
+		return catchAllIdentity, true
+	}
+	return "", false
+}
+
+// ruleParts splits a rule into the identities of its generated-shape matches and a rule of its
+// hand-written matches (nil when it has none). Rule fields other than matches (backendRefs,
+// filters, timeouts) go with both. An HTTPRoute rule without matches is hand-written (the
+// generator always lists them); a GRPCRoute rule without matches is the generated catch-all.
+func ruleParts(kind string, rule map[string]any) (ids []string, hand map[string]any) {
+	matches := asSlice(rule["matches"])
+	if len(matches) == 0 {
+		if kind == "GRPCRoute" {
+			return []string{catchAllIdentity}, nil
+		}
+		return nil, rule
+	}
+	var own []any
+	for _, m := range matches {
+		if id, ok := matchIdentity(kind, asMap(m)); ok {
+			ids = append(ids, id)
+		} else {
+			own = append(own, m)
+		}
+	}
+	if len(own) > 0 {
+		hand = without(rule, "matches")
+		hand["matches"] = own
+	}
+	return ids, hand
+}
+
+// RouteMerge is existing route objects updated with generated ones.
+type RouteMerge struct {
+	// Objects are the manifests to print or apply: hand-written objects first, in their order,
+	// then the generated ones.
+	Objects []map[string]any
+	// Changes has one line per change; lines starting "conflict:" name something written by
+	// hand that the merge overrode or that competes with a generated route.
+	Changes []string
+}
+
+// oldObject is an existing generated route object taken apart.
+type oldObject struct {
+	obj       map[string]any
+	handRules []any
+	genRules  []oldRule
+}
+
+type oldRule struct {
+	extras map[string]any
+	ids    []string
+}
+
+// MergeRoutes updates existing route objects (as ReadRouteObjects returns them) with the
+// generated routes of ro, mirroring Merge for ServiceProfiles. Objects not attached to the
+// Service (other Services' routes, other kinds) are left out, as reported changes; of the rest:
+//
+//   - objects without the managed-by label are the user's: kept first, unchanged; a generated
+//     match identical to one of theirs is left out, so theirs decides;
+//   - generated objects are regenerated from the contract, keeping what the user added to
+//     them: labels, annotations (a policy annotation edited by hand gives way to the contract,
+//     as a reported conflict), parentRefs, hostnames and other spec fields, rules and matches
+//     of their own (headers, query parameters, other path types), and the backendRefs, filters
+//     and timeouts of the rules (the split command puts weights on every rule);
+//   - a generated object the contract no longer needs is dropped, and the change says to
+//     delete it, since applying the merge does not; it is kept if it has rules of the user's.
+//
+// New objects take the parentRefs, hostnames and rule fields every old generated object of
+// their kind shared. It fails when a merged object exceeds Gateway API's rules per route.
+func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, error) {
+	gen, names, err := generatedManifests(ro)
+	if err != nil {
+		return nil, err
+	}
+	res := &RouteMerge{}
+	report := func(format string, args ...any) { res.Changes = append(res.Changes, fmt.Sprintf(format, args...)) }
+
+	olds := map[string]*oldObject{}
+	var oldOrder []string
+	handIDs := map[string]string{} // kind+identity -> the user's object holding it
+	oldLoc := map[string]string{}  // kind+identity -> old generated object
+	var oldIDs []string
+	service := ""
+	if len(gen) > 0 {
+		service = asString(asMap(asSlice(asMap(gen[0]["spec"])["parentRefs"])[0])["name"])
+	}
+	genNames := map[string]bool{}
+	for _, n := range gen {
+		genNames[asString(n["kind"])+" "+namespaceOf(n)+"/"+objectName(n)] = true
+	}
+	for _, o := range existing {
+		kind := gatewayRouteKind(o)
+		if kind == "" {
+			report("left out %s %s: the merge reads HTTPRoutes and GRPCRoutes only", asString(o["kind"]), objectName(o))
+			continue
+		}
+		if !attachedTo(o, service) {
+			report("left out %s %s: it is not attached to the Service %s", kind, objectName(o), service)
+			continue
+		}
+		if !isGenerated(o) {
+			if genNames[kind+" "+namespaceOf(o)+"/"+objectName(o)] {
+				return nil, fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), LabelManagedBy, ManagedByValue)
+			}
+			res.Objects = append(res.Objects, o)
+			report("kept hand-written %s %s", kind, objectName(o))
+			for _, r := range asSlice(asMap(o["spec"])["rules"]) {
+				ids, _ := ruleParts(kind, asMap(r))
+				for _, id := range ids {
+					handIDs[kind+" "+id] = objectName(o)
+				}
+			}
+			continue
+		}
+		old := &oldObject{obj: o}
+		for _, r := range asSlice(asMap(o["spec"])["rules"]) {
+			ids, hand := ruleParts(kind, asMap(r))
+			if hand != nil {
+				old.handRules = append(old.handRules, hand)
+			}
+			if len(ids) > 0 {
+				old.genRules = append(old.genRules, oldRule{extras: without(asMap(r), "matches"), ids: ids})
+			}
+			for _, id := range ids {
+				k := kind + " " + id
+				if _, dup := oldLoc[k]; !dup {
+					oldIDs = append(oldIDs, k)
+				}
+				oldLoc[k] = objectName(o)
+			}
+		}
+		key := kind + " " + objectName(o)
+		olds[key] = old
+		oldOrder = append(oldOrder, key)
+	}
+	defaults := kindDefaults(olds, oldOrder)
+
+	newLoc := map[string]string{}
+	userOwned := map[string]bool{} // identities left to the user's objects
+	var newIDs []string
+	for _, n := range gen {
+		kind := asString(n["kind"])
+		name := objectName(n)
+		key := kind + " " + name
+		old := olds[key]
+		delete(olds, key)
+		var rules []any
+		for _, r := range asSlice(asMap(n["spec"])["rules"]) {
+			rule := asMap(r)
+			// Every generated match has an identity: ids[i] is that of matches[i], or the
+			// catch-all of a GRPCRoute rule without matches.
+			ids, _ := ruleParts(kind, rule)
+			matches := asSlice(rule["matches"])
+			var keep []any
+			for i, id := range ids {
+				if owner, ok := handIDs[kind+" "+id]; ok {
+					userOwned[kind+" "+id] = true
+					report("conflict: left %s to your %s %s, which has the same match", names[kind+" "+id], kind, owner)
+					continue
+				}
+				if k := kind + " " + id; newLoc[k] == "" {
+					newIDs = append(newIDs, k)
+					newLoc[k] = name
+				}
+				if len(matches) > 0 {
+					keep = append(keep, matches[i])
+				} else {
+					keep = append(keep, nil)
+				}
+			}
+			if len(keep) == 0 {
+				continue
+			}
+			if len(matches) > 0 {
+				rule["matches"] = keep
+			}
+			rules = append(rules, rule)
+		}
+		spec := asMap(n["spec"])
+		if old == nil {
+			if len(rules) == 0 {
+				continue
+			}
+			report("added %s %s", kind, name)
+			d := defaults[kind]
+			for _, f := range sortedKeys(d.spec) {
+				if !sameJSON(spec[f], d.spec[f]) {
+					spec[f] = clone(d.spec[f])
+					report("gave %s %s the spec.%s all your generated %ss have", kind, name, f, kind)
+				}
+			}
+			if len(d.extras) > 0 {
+				for _, r := range rules {
+					mergeInto(asMap(r), d.extras)
+				}
+				report("gave the rules of %s %s the %s all your generated %s rules have", kind, name, strings.Join(sortedKeys(d.extras), ", "), kind)
+			}
+			spec["rules"] = rules
+			res.Objects = append(res.Objects, n)
+			continue
+		}
+		merged := mergeObject(old, n, report)
+		mergedSpec := asMap(merged["spec"])
+		extras := assignExtras(kind, old, rules, defaults[kind].extras)
+		if len(extras.keys) > 0 {
+			report("kept the %s of the rules of %s %s", strings.Join(extras.keys, ", "), kind, name)
+		}
+		if extras.conflict {
+			report("conflict: the generated rules of %s %s had different %s; each new rule took those of the old rule with most of its matches: check them", kind, name, strings.Join(extras.keys, ", "))
+		}
+		all := append(slices.Clone(old.handRules), rules...)
+		if len(old.handRules) > 0 {
+			report("kept %d hand-written rule(s) of %s %s", len(old.handRules), kind, name)
+		}
+		if len(all) > maxRulesPerRoute {
+			return nil, fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), maxRulesPerRoute, kind, LabelManagedBy, ManagedByValue)
+		}
+		if len(all) == 0 {
+			report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, namespaceOf(merged))
+			continue
+		}
+		mergedSpec["rules"] = all
+		res.Objects = append(res.Objects, merged)
+	}
+	for _, key := range oldOrder {
+		old, left := olds[key]
+		if !left {
+			continue
+		}
+		kind, name := asString(old.obj["kind"]), objectName(old.obj)
+		if len(old.handRules) == 0 {
+			report("removed %s %s: no route of the contract has its policy any more; applying the merge does not delete it: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, namespaceOf(old.obj))
+			continue
+		}
+		kept := cleanObject(old.obj)
+		asMap(kept["spec"])["rules"] = old.handRules
+		res.Objects = append(res.Objects, kept)
+		report("kept %s %s for its %d hand-written rule(s): no route of the contract has its policy any more", kind, name, len(old.handRules))
+	}
+	reportRoutes(report, oldIDs, oldLoc, newIDs, newLoc, names, userOwned)
+	return res, nil
+}
+
+// reportRoutes lists the routes added, moved between objects (their policy changed), updated
+// (a regex that changed with its siblings) and removed.
+func reportRoutes(report func(string, ...any), oldIDs []string, oldLoc map[string]string, newIDs []string, newLoc, names map[string]string, userOwned map[string]bool) {
+	var added []string
+	for _, k := range newIDs {
+		switch prev, ok := oldLoc[k]; {
+		case !ok:
+			added = append(added, k)
+		case prev != newLoc[k]:
+			report("moved route %s from %s %s to %s (its policy changed)", names[k], kindOf(k), prev, newLoc[k])
+		}
+	}
+	paired := map[string]bool{}
+	for _, k := range oldIDs {
+		if _, ok := newLoc[k]; ok || userOwned[k] {
+			continue
+		}
+		if n := pairUpdated(k, added, paired); n != "" {
+			paired[n] = true
+			move := ""
+			if oldLoc[k] != newLoc[n] {
+				move = fmt.Sprintf(", moved from %s %s to %s", kindOf(k), oldLoc[k], newLoc[n])
+			}
+			report("updated route %s (path regex %s -> %s%s)", names[n], regexOf(k), regexOf(n), move)
+			continue
+		}
+		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], LabelManagedBy, ManagedByValue)
+	}
+	for _, k := range added {
+		if !paired[k] {
+			report("added route %s (%s %s)", names[k], kindOf(k), newLoc[k])
+		}
+	}
+}
+
+// pairUpdated finds the added HTTP match that an old one became: same method, and the old
+// regex matches paths sampled from the new one.
+func pairUpdated(old string, added []string, paired map[string]bool) string {
+	if kindOf(old) != "HTTPRoute" || strings.HasSuffix(old, " "+catchAllIdentity) {
+		return ""
+	}
+	oldRe, err := regexp.Compile(regexOf(old))
+	if err != nil {
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, n := range added {
+		if paired[n] || kindOf(n) != "HTTPRoute" || methodOf(n) != methodOf(old) || strings.HasSuffix(n, " "+catchAllIdentity) {
+			continue
+		}
+		for range 8 {
+			if s, err := SampleRegex(regexOf(n), rng); err == nil && oldRe.MatchString(s) {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// Parts of a "KIND METHOD REGEX" identity key.
+func kindOf(k string) string   { return strings.SplitN(k, " ", 3)[0] }
+func methodOf(k string) string { return strings.SplitN(k, " ", 3)[1] }
+func regexOf(k string) string {
+	parts := strings.SplitN(k, " ", 3)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
+}
+
+// generatedManifests turns ro into manifests and names every identity after its plan route.
+func generatedManifests(ro *RouteObjects) ([]map[string]any, map[string]string, error) {
+	names := map[string]string{"HTTPRoute " + catchAllIdentity: "the catch-all rule", "GRPCRoute " + catchAllIdentity: "the catch-all rule"}
+	var out []map[string]any
+	for i, r := range ro.HTTP {
+		m, err := Manifest(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode manifest: %w", err)
+		}
+		for ri, rule := range r.Spec.Rules {
+			for mi, match := range rule.Matches {
+				if match.Method != nil && match.Path != nil && match.Path.Value != nil {
+					names["HTTPRoute "+string(*match.Method)+" "+*match.Path.Value] = fmt.Sprintf("%q", ro.MatchNames[i][ri][mi])
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	for _, r := range ro.GRPC {
+		m, err := Manifest(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode manifest: %w", err)
+		}
+		for _, rule := range r.Spec.Rules {
+			for _, match := range rule.Matches {
+				if match.Method != nil && match.Method.Service != nil && match.Method.Method != nil {
+					id := "/" + *match.Method.Service + "/" + *match.Method.Method
+					names["GRPCRoute "+id] = fmt.Sprintf("%q", id)
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	return out, names, nil
+}
+
+// kindDefault is what every old generated object of a kind shared: spec fields other than
+// rules, and rule fields other than matches.
+type kindDefault struct {
+	spec   map[string]any
+	extras map[string]any
+}
+
+func kindDefaults(olds map[string]*oldObject, order []string) map[string]kindDefault {
+	out := map[string]kindDefault{}
+	for _, kind := range []string{"HTTPRoute", "GRPCRoute"} {
+		var specs, extras []map[string]any
+		for _, key := range order {
+			if o := olds[key]; kindOf(key) == kind {
+				specs = append(specs, without(asMap(o.obj["spec"]), "rules"))
+				for _, r := range o.genRules {
+					extras = append(extras, r.extras)
+				}
+			}
+		}
+		out[kind] = kindDefault{spec: shared(specs), extras: shared(extras)}
+	}
+	return out
+}
+
+// shared is the fields all maps have with equal values.
+func shared(maps []map[string]any) map[string]any {
+	if len(maps) == 0 {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range maps[0] {
+		same := true
+		for _, m := range maps[1:] {
+			if w, ok := m[k]; !ok || !sameJSON(v, w) {
+				same = false
+				break
+			}
+		}
+		if same {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// mergeObject is the generated object n with what the user added to its old version: metadata,
+// spec fields other than rules. Policy annotations the contract sets win, as conflicts.
+func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) map[string]any {
+	kind, name := asString(n["kind"]), objectName(n)
+	out := clone(n).(map[string]any)
+	md := asMap(cleanObject(old.obj)["metadata"])
+	nmd := asMap(n["metadata"])
+	if ns := asString(nmd["namespace"]); asString(md["namespace"]) != "" && asString(md["namespace"]) != ns {
+		report("moved %s %s from namespace %s to %s", kind, name, asString(md["namespace"]), ns)
+	}
+	md["name"], md["namespace"] = nmd["name"], nmd["namespace"]
+	for _, field := range []string{"labels", "annotations"} {
+		have, want := asMap(md[field]), asMap(nmd[field])
+		merged := map[string]any{}
+		for k, v := range have {
+			merged[k] = v
+		}
+		for _, k := range sortedKeys(want) {
+			switch v, ok := have[k]; {
+			case !ok:
+				report("conflict: %s %s: %s %s=%s, missing from your file, is back: the contract sets it", kind, name, field[:len(field)-1], k, asString(want[k]))
+			case v != want[k]:
+				report("conflict: %s %s: %s %s=%s edited by hand is now %s, as the contract says (change the contract, or move those routes to a route object of your own)", kind, name, field[:len(field)-1], k, asString(v), asString(want[k]))
+			}
+			merged[k] = want[k]
+		}
+		for _, k := range sortedKeys(have) {
+			if _, gen := want[k]; !gen {
+				report("kept %s %s of %s %s", field[:len(field)-1], k, kind, name)
+			}
+		}
+		if len(merged) > 0 {
+			md[field] = merged
+		}
+	}
+	out["metadata"] = md
+	spec := asMap(out["spec"])
+	oldSpec := asMap(old.obj["spec"])
+	for _, f := range sortedKeys(oldSpec) {
+		if f == "rules" {
+			continue
+		}
+		if !sameJSON(oldSpec[f], spec[f]) {
+			report("kept the spec.%s of %s %s", f, kind, name)
+		}
+		spec[f] = oldSpec[f]
+	}
+	for _, f := range sortedKeys(spec) {
+		if _, ok := oldSpec[f]; !ok && f != "rules" {
+			report("conflict: %s %s: spec.%s, missing from your file, is back: the contract sets it", kind, name, f)
+		}
+	}
+	return out
+}
+
+type extrasResult struct {
+	keys     []string
+	conflict bool
+}
+
+// assignExtras gives the regenerated rules of an object the rule fields (backendRefs, filters,
+// ...) of its old generated rules: all of them when the old rules agreed, otherwise those of
+// the old rule sharing most matches with each new rule.
+func assignExtras(kind string, old *oldObject, rules []any, fallback map[string]any) extrasResult {
+	var res extrasResult
+	var distinct []map[string]any
+	for _, r := range old.genRules {
+		if !slices.ContainsFunc(distinct, func(d map[string]any) bool { return sameJSON(d, r.extras) }) {
+			distinct = append(distinct, r.extras)
+		}
+	}
+	keys := map[string]bool{}
+	for _, r := range rules {
+		rule := asMap(r)
+		var extras map[string]any
+		switch len(distinct) {
+		case 0:
+			extras = fallback
+		case 1:
+			extras = distinct[0]
+		default:
+			res.conflict = true
+			ids, _ := ruleParts(kind, rule)
+			best := -1
+			for _, o := range old.genRules {
+				n := 0
+				for _, id := range o.ids {
+					if slices.Contains(ids, id) {
+						n++
+					}
+				}
+				if n > best {
+					best, extras = n, o.extras
+				}
+			}
+		}
+		mergeInto(rule, extras)
+		for k := range extras {
+			keys[k] = true
+		}
+	}
+	res.keys = sortedKeys(keys)
+	return res
+}
+
+func mergeInto(rule, extras map[string]any) {
+	for k, v := range extras {
+		rule[k] = clone(v)
+	}
+}
+
+// cleanObject is a copy of o without status and server-set metadata.
+func cleanObject(o map[string]any) map[string]any {
+	out := clone(o).(map[string]any)
+	delete(out, "status")
+	md := asMap(out["metadata"])
+	for _, f := range serverSetMetadata {
+		delete(md, f)
+	}
+	return out
+}
+
+func objectName(o map[string]any) string { return asString(asMap(o["metadata"])["name"]) }
+
+func namespaceOf(o map[string]any) string {
+	if ns := asString(asMap(o["metadata"])["namespace"]); ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// without is a shallow copy of m without the key.
+func without(m map[string]any, key string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// clone deep-copies a JSON-shaped value.
+func clone(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = clone(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = clone(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
