@@ -3,6 +3,8 @@ package profiles
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -11,8 +13,9 @@ import (
 // method, and the tie is broken by creation time and name, not by listed order. So for
 // HTTPRoutes every operation's regex must exclude the requests of the more specific routes
 // before it. The helpers below build "segment minus other segments" as a regex for the cases
-// that have one: a set of words removed from an unconstrained or integer segment, and integers
-// removed from an unconstrained segment.
+// that have one: a set of words removed from an unconstrained or integer segment, integers
+// removed from an unconstrained segment, and a fixed-shape segment (a uuid, "[a-z]{2}") removed
+// from an unconstrained one. RE2 has no lookahead, so each complement is spelled out.
 
 // charClass is a character class, either the listed characters or all but them.
 type charClass struct {
@@ -372,4 +375,186 @@ func boundedComplement(words []string, maxLen int) (string, bool) {
 		return "(?:" + strings.Join(alts, "|") + ")", true
 	}
 	return build(root, 0)
+}
+
+// maxShapeLength bounds the fixed-shape exclusions turned into a complement.
+const maxShapeLength = 256
+
+// shapeRun is a run of n characters of one class in a fixed-shape segment.
+type shapeRun struct {
+	class []rune // sorted ranges, as in regexp/syntax
+	n     int
+}
+
+// fixedShape splits a segment regex that matches strings of one length, position by position
+// from a character class (a uuid, "[a-z]{2}", "{id:uuid}.json"), into runs of one class. It
+// fails on anything with alternatives, optional or unbounded repetition, or case folding.
+func fixedShape(expr string) ([]shapeRun, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	var classes [][]rune
+	var walk func(r *syntax.Regexp) bool
+	walk = func(r *syntax.Regexp) bool {
+		switch r.Op {
+		case syntax.OpLiteral:
+			if r.Flags&syntax.FoldCase != 0 {
+				return false
+			}
+			for _, c := range r.Rune {
+				classes = append(classes, []rune{c, c})
+			}
+		case syntax.OpCharClass:
+			classes = append(classes, r.Rune)
+		case syntax.OpCapture:
+			return walk(r.Sub[0])
+		case syntax.OpConcat:
+			for _, s := range r.Sub {
+				if !walk(s) {
+					return false
+				}
+			}
+		case syntax.OpRepeat:
+			if r.Min != r.Max {
+				return false
+			}
+			for range r.Min {
+				if !walk(r.Sub[0]) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+		return len(classes) <= maxShapeLength
+	}
+	if !walk(re) || len(classes) == 0 {
+		return nil, false
+	}
+	var runs []shapeRun
+	for _, c := range classes {
+		if len(c) == 0 || classHas(c, '/') {
+			return nil, false
+		}
+		if len(runs) > 0 && slices.Equal(runs[len(runs)-1].class, c) {
+			runs[len(runs)-1].n++
+			continue
+		}
+		runs = append(runs, shapeRun{class: c, n: 1})
+	}
+	return runs, true
+}
+
+func classHas(ranges []rune, c rune) bool {
+	for i := 0; i+1 < len(ranges); i += 2 {
+		if ranges[i] <= c && c <= ranges[i+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// classRegex writes ranges as a class, negated (and without "/") when not.
+func classRegex(ranges []rune, not bool) string {
+	if !not && len(ranges) == 2 && ranges[0] == ranges[1] {
+		return regexp.QuoteMeta(string(ranges[0]))
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	if not {
+		b.WriteByte('^')
+	}
+	write := func(c rune) {
+		switch {
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, `\x{%x}`, c)
+		case strings.ContainsRune(`\]^-[`, c):
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	for i := 0; i+1 < len(ranges); i += 2 {
+		write(ranges[i])
+		if ranges[i+1] > ranges[i] {
+			b.WriteByte('-')
+			write(ranges[i+1])
+		}
+	}
+	if not {
+		b.WriteByte('/')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// minusFixedShape is a regex for the non-empty, slash-free strings that the fixed-shape regex
+// expr does not match: "{name}" minus "{id:uuid}". Such a string either leaves the shape at a
+// first mismatching position (the characters before it follow the shape, then comes one its
+// class does not allow, then anything), stops early, or goes on after the whole shape. Nested
+// run by run, the regex grows with the number of runs, not of characters.
+func minusFixedShape(expr string) (string, bool) {
+	runs, ok := fixedShape(expr)
+	if !ok {
+		return "", false
+	}
+	rest := anyRegex // after the whole shape: at least one more character
+	for j := len(runs) - 1; j >= 0; j-- {
+		r := runs[j]
+		in, out := classRegex(r.class, false), classRegex(r.class, true)
+		full := repeat(in, r.n, r.n)
+		var alts []string
+		if j == 0 {
+			// Not empty: start off the shape, or with 1..n-1 characters of the run.
+			alts = append(alts, out+"[^/]*")
+			if r.n > 1 {
+				alts = append(alts, repeat(in, 1, r.n-1)+"(?:"+out+"[^/]*)?")
+			}
+		} else {
+			alts = append(alts, repeat(in, 0, r.n-1)+"(?:"+out+"[^/]*)?")
+		}
+		alts = append(alts, full+rest)
+		rest = "(?:" + strings.Join(alts, "|") + ")"
+	}
+	return rest, true
+}
+
+// repeat writes the atom in (a class or one, maybe escaped, character) repeated lo to hi times.
+func repeat(in string, lo, hi int) string {
+	if hi == 0 {
+		return ""
+	}
+	if len([]rune(in)) > 1 && !strings.HasPrefix(in, "[") && !(len(in) == 2 && in[0] == '\\') {
+		in = "(?:" + in + ")"
+	}
+	if lo == hi {
+		if hi == 1 {
+			return in
+		}
+		return fmt.Sprintf("%s{%d}", in, hi)
+	}
+	return fmt.Sprintf("%s{%d,%d}", in, lo, hi)
+}
+
+// minusShapeAndWords is a regex for an unconstrained segment minus one fixed-shape segment
+// (see minusFixedShape) and words that shape already matches, or ok=false.
+func minusShapeAndWords(seg Segment, simple, hard []Segment) (string, bool) {
+	if len(hard) != 1 || len(seg) != 1 || seg[0].Kind != KindAny {
+		return "", false
+	}
+	shape := hard[0].Regex()
+	for _, e := range simple {
+		values := e.finiteValues()
+		if values == nil {
+			return "", false
+		}
+		for _, v := range values {
+			if !matchWhole(shape, v) {
+				return "", false
+			}
+		}
+	}
+	return minusFixedShape(shape)
 }

@@ -292,7 +292,8 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 				sb.WriteString(seg.Regex())
 				continue
 			}
-			// Exclude what has a regex (words, integers); report the rest as ties.
+			// Exclude what has a regex (words, integers, a {name}SUFFIX sibling, a fixed-shape
+			// sibling); report the rest as ties.
 			var simple, hard []Segment
 			for _, e := range excluded[k] {
 				if e.finiteValues() != nil || (len(e) == 1 && e[0].Kind == KindInteger) {
@@ -316,6 +317,10 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 						re, ok, hard = combined, true, nil
 					}
 				}
+			}
+			if shaped, fine := minusShapeAndWords(seg, simple, hard); fine {
+				// "{name}" minus "{id:uuid}" (and words of that shape): exact too.
+				re, ok, hard = shaped, true, nil
 			}
 			if !ok {
 				re, hard = seg.Regex(), excluded[k]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -131,6 +132,7 @@ func TestHTTPRoutePrecedenceProperty(t *testing.T) {
 				t.Fatal(err)
 			}
 			ro := plan.RouteObjects()
+			sp := plan.ServiceProfile()
 			reported := map[[2]string]bool{}
 			for _, o := range append(append([]Overlap{}, plan.Overlaps...), ro.Ties...) {
 				reported[[2]string{o.First, o.Second}] = true
@@ -142,14 +144,18 @@ func TestHTTPRoutePrecedenceProperty(t *testing.T) {
 					continue
 				}
 				for range 40 {
+					// A path of this operation may also be one of a more specific sibling's
+					// ("/langs/{name}" sampled as /langs/en, which "/langs/{code}" has): the
+					// rule picked must be the route the ServiceProfile's first match picks.
 					path := samplePath(t, &r.Operation, rng)
+					want := firstMatch(t, sp, r.Method, path)
 					picked := linkerdPick(t, ro, r.Method, path)
-					if len(picked) == 1 && picked[0] == r.Name {
+					if len(picked) == 1 && picked[0] == want {
 						continue
 					}
 					for _, other := range picked {
-						if other != r.Name && !reported[[2]string{other, r.Name}] {
-							t.Errorf("%s %s (operation %s): Linkerd would pick %q, want only %q", r.Method, path, r.Location, picked, r.Name)
+						if other != want && !reported[[2]string{other, want}] {
+							t.Errorf("%s %s (operation %s): Linkerd would pick %q, want only %q", r.Method, path, r.Location, picked, want)
 						}
 					}
 				}
@@ -308,4 +314,86 @@ func TestMinusWordsAndSuffix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkShapeComplement compares minusFixedShape(expr) with brute force on strings drawn from
+// alphabet and on near misses of strings of the shape (one character changed, dropped or added).
+func checkShapeComplement(t *testing.T, expr string, alphabet []byte, rng *rand.Rand, rounds int) {
+	t.Helper()
+	re, ok := minusFixedShape(expr)
+	if !ok {
+		t.Fatalf("%s: no complement", expr)
+	}
+	if len(re) > maxRegexLength {
+		t.Errorf("%s: complement of %d characters", expr, len(re))
+	}
+	check := func(s string) {
+		want := s != "" && !strings.Contains(s, "/") && !matchWhole(expr, s)
+		if got := matchWhole(re, s); got != want {
+			t.Fatalf("%s: %q: complement %s says %t, want %t", expr, s, re, got, want)
+		}
+	}
+	for range rounds {
+		b := make([]byte, rng.IntN(8))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
+		s, err := SampleRegex(expr, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(s)
+		i := rng.IntN(len(s) + 1)
+		c := string(alphabet[rng.IntN(len(alphabet))])
+		check(s[:i] + c + s[i:])
+		if i < len(s) {
+			check(s[:i] + s[i+1:])
+			check(s[:i] + c + s[i+1:])
+		}
+	}
+}
+
+// TestMinusFixedShape: "{name}" minus a fixed-shape sibling (uuid, "[a-z]{2}", "{id}.json"
+// with a uuid id) is exact, against brute force.
+func TestMinusFixedShape(t *testing.T) {
+	cases := []struct {
+		name, expr string
+		alphabet   string
+	}{
+		{"uuid", uuidRegex, "0a9F-g.x"},
+		{"uuid with a suffix", uuidRegex + `\.json`, "0aF-.jsonx"},
+		{"two letters", "[a-z]{2}", "abz0-A"},
+		{"a literal", "ab", "abc"},
+		{"runs of one class", `v[0-9]{2}-[0-9]{2}`, "v0-9x"},
+		{"metacharacters", `\]\^-[\-\\]{2}`, `]^-\x`},
+		{"beyond ASCII", `é[à-ü]`, "éàüa"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkShapeComplement(t, tc.expr, []byte(tc.alphabet), rand.New(rand.NewPCG(3, 4)), 3000)
+		})
+	}
+	for _, expr := range []string{anyRegex, integerRegex, numberRegex, booleanRegex, "a?", "[a-z]{2,3}", "(?i)ab", "a/b"} {
+		if re, ok := minusFixedShape(expr); ok {
+			t.Errorf("%s is not of a fixed shape, got complement %s", expr, re)
+		}
+	}
+}
+
+// FuzzMinusFixedShape: for any regex (a contract's pattern), a complement is either refused or
+// exact on samples of the shape and on their near misses.
+func FuzzMinusFixedShape(f *testing.F) {
+	for _, s := range []string{uuidRegex, "[a-z]{2}", `\.json`, "x{3}y", `[^a-c]{2}`, "(ab){2}", "a|b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		if _, err := regexp.Compile(expr); err != nil {
+			return
+		}
+		if _, ok := fixedShape(expr); !ok {
+			return
+		}
+		checkShapeComplement(t, expr, []byte("a0-.Z/é"), rand.New(rand.NewPCG(1, 2)), 100)
+	})
 }

@@ -170,7 +170,9 @@ func TestFirstMatchProperty(t *testing.T) {
 						checked++
 						continue
 					}
-					if !reported[[2]string{got, r.Name}] {
+					// A path of a more specific sibling ("/langs/en" of "/langs/{name}" is one
+					// of "/langs/{code}") rightly goes to that sibling.
+					if !reported[[2]string{got, r.Name}] && !moreSpecific(plan, got, r) {
 						t.Errorf("%s %s (operation %s) is matched first by %q, not by its route %q, and no overlap was reported", r.Method, path, r.Location, got, r.Name)
 					}
 				}
@@ -180,6 +182,17 @@ func TestFirstMatchProperty(t *testing.T) {
 			}
 		})
 	}
+}
+
+// moreSpecific tells whether the route named name matches a strict subset of r's requests.
+func moreSpecific(plan *Plan, name string, r *Route) bool {
+	for i := range plan.Routes {
+		o := &plan.Routes[i]
+		if o.Name == name {
+			return o.Method == r.Method && len(o.Segments) == len(r.Segments) && routeSubset(o, r) && !routeSubset(r, o)
+		}
+	}
+	return false
 }
 
 func TestBadInput(t *testing.T) {
