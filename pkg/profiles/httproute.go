@@ -293,7 +293,7 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 				continue
 			}
 			// Exclude what has a regex (words, integers, a {name}SUFFIX sibling, a fixed-shape
-			// sibling); report the rest as ties.
+			// sibling, then the general construction); report the rest as ties.
 			var simple, hard []Segment
 			for _, e := range excluded[k] {
 				if e.finiteValues() != nil || (len(e) == 1 && e[0].Kind == KindInteger) {
@@ -321,6 +321,16 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 			if shaped, fine := minusShapeAndWords(seg, simple, hard); fine {
 				// "{name}" minus "{id:uuid}" (and words of that shape): exact too.
 				re, ok, hard = shaped, true, nil
+			}
+			if !ok || len(hard) > 0 {
+				// Anything else: the general construction, when its regex is not too long.
+				drop := make([]string, len(excluded[k]))
+				for i, e := range excluded[k] {
+					drop[i] = e.Regex()
+				}
+				if general, fine := regexMinus(seg.Regex(), drop); fine && len(general) <= maxRegexLength {
+					re, ok, hard = general, true, nil
+				}
 			}
 			if !ok {
 				re, hard = seg.Regex(), excluded[k]

@@ -397,3 +397,90 @@ func FuzzMinusFixedShape(f *testing.F) {
 		checkShapeComplement(t, expr, []byte("a0-.Z/é"), rand.New(rand.NewPCG(1, 2)), 100)
 	})
 }
+
+// checkRegexMinus compares regexMinus(keep, drop) with brute force on strings drawn from
+// alphabet and on near misses of samples of every regex involved.
+func checkRegexMinus(t *testing.T, keep string, drop []string, alphabet []byte, rng *rand.Rand, rounds int) {
+	t.Helper()
+	re, ok := regexMinus(keep, drop)
+	if !ok {
+		t.Fatalf("%s minus %q: no regex", keep, drop)
+	}
+	check := func(s string) {
+		want := !strings.Contains(s, "/") && matchWhole(keep, s)
+		for _, d := range drop {
+			want = want && !matchWhole(d, s)
+		}
+		if got := matchWhole(re, s); got != want {
+			t.Fatalf("%s minus %q: %q: %s says %t, want %t", keep, drop, s, re, got, want)
+		}
+	}
+	exprs := append([]string{keep}, drop...)
+	for range rounds {
+		b := make([]byte, rng.IntN(8))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
+		s, err := SampleRegex(exprs[rng.IntN(len(exprs))], rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(s)
+		i := rng.IntN(len(s) + 1)
+		c := string(alphabet[rng.IntN(len(alphabet))])
+		check(s[:i] + c + s[i:])
+		if i < len(s) {
+			check(s[:i] + s[i+1:])
+			check(s[:i] + c + s[i+1:])
+		}
+	}
+}
+
+// TestRegexMinus: the general "segment minus segments" construction is exact, against brute
+// force, on the sibling shapes the special cases leave as ties.
+func TestRegexMinus(t *testing.T) {
+	cases := []struct {
+		name     string
+		keep     string
+		drop     []string
+		alphabet string
+	}{
+		{"any minus number", anyRegex, []string{numberRegex}, "0-9.a"},
+		{"any minus v{integer}", anyRegex, []string{"v" + integerRegex}, "v0-9a"},
+		{"any minus {integer}.json", anyRegex, []string{integerRegex + `\.json`}, "0-9.json"},
+		{"number minus integer", numberRegex, []string{integerRegex}, "0-9.a"},
+		{"any minus several", anyRegex, []string{numberRegex, "[a-z]{2}", "me", uuidRegex[:13]}, "0-9.mea"},
+		{"any minus {a}.{b}", anyRegex, []string{`[^/]+\.[^/]+`}, "a.b"},
+		{"beyond ASCII", anyRegex, []string{"é[à-ü]+"}, "éàüa"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkRegexMinus(t, tc.keep, tc.drop, []byte(tc.alphabet), rand.New(rand.NewPCG(5, 8)), 3000)
+		})
+	}
+	for _, drop := range []string{"^a", `\bx`, "(?i)ab"} {
+		if re, ok := regexMinus(anyRegex, []string{drop}); ok {
+			t.Errorf("minus %s: want no regex (anchors, case folding), got %s", drop, re)
+		}
+	}
+}
+
+// FuzzRegexMinus: for any two regexes (contract patterns), the construction either refuses or
+// is exact on samples and near misses.
+func FuzzRegexMinus(f *testing.F) {
+	f.Add(anyRegex, numberRegex)
+	f.Add(numberRegex, integerRegex)
+	f.Add("[a-c]+x", "a*x")
+	f.Fuzz(func(t *testing.T, keep, drop string) {
+		for _, e := range []string{keep, drop} {
+			if _, err := regexp.Compile(e); err != nil {
+				return
+			}
+		}
+		if _, ok := regexMinus(keep, []string{drop}); !ok {
+			return
+		}
+		checkRegexMinus(t, keep, []string{drop}, []byte("ax0-./é"), rand.New(rand.NewPCG(1, 2)), 60)
+	})
+}
