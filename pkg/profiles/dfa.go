@@ -24,6 +24,16 @@ const (
 
 // regexMinus is a regex for the slash-free strings that keep matches and none of drop match.
 func regexMinus(keep string, drop []string) (string, bool) {
+	return minus(keep, drop, false)
+}
+
+// pathMinus is a regex for the paths (slashes included) that keep matches and none of drop
+// match: a route minus siblings that differ from it in several segments.
+func pathMinus(keep string, drop []string) (string, bool) {
+	return minus(keep, drop, true)
+}
+
+func minus(keep string, drop []string, slashes bool) (string, bool) {
 	progs := make([]*syntax.Prog, 0, 1+len(drop))
 	for _, expr := range append([]string{keep}, drop...) {
 		p, ok := compileNFA(expr)
@@ -32,12 +42,12 @@ func regexMinus(keep string, drop []string) (string, bool) {
 		}
 		progs = append(progs, p)
 	}
-	symbols := alphabet(progs)
+	symbols := alphabet(progs, slashes)
 	d, ok := productDFA(progs, symbols)
 	if !ok {
 		return "", false
 	}
-	return d.minimize().regex(symbols)
+	return d.minimize().regex(symbols, slashes)
 }
 
 // compileNFA compiles expr, refusing what the product construction does not model: anchors,
@@ -67,9 +77,9 @@ func compileNFA(expr string) (*syntax.Prog, bool) {
 // interval is a range of runes no regex involved tells apart.
 type interval struct{ lo, hi rune }
 
-// alphabet splits the runes other than "/" into intervals on which every instruction of the
-// programs agrees.
-func alphabet(progs []*syntax.Prog) []interval {
+// alphabet splits the runes (other than "/" unless slashes) into intervals on which every
+// instruction of the programs agrees.
+func alphabet(progs []*syntax.Prog, slashes bool) []interval {
 	cuts := []rune{0, '/', '/' + 1, '\n', '\n' + 1, unicode.MaxRune + 1}
 	for _, p := range progs {
 		for _, inst := range p.Inst {
@@ -90,7 +100,7 @@ func alphabet(progs []*syntax.Prog) []interval {
 	cuts = slices.Compact(cuts)
 	var out []interval
 	for i := 0; i+1 < len(cuts); i++ {
-		if cuts[i] != '/' {
+		if slashes || cuts[i] != '/' {
 			out = append(out, interval{cuts[i], cuts[i+1] - 1})
 		}
 	}
@@ -380,8 +390,9 @@ func star(r rx) rx {
 	return rx{s: "(?:" + r.s + ")*"}
 }
 
-// classOfIntervals writes a set of intervals as the shorter of a class and a negated class.
-func classOfIntervals(symbols []interval, picked []bool) rx {
+// classOfIntervals writes a set of intervals as the shorter of a class and a negated class
+// (which excludes "/": only when slashes are not in picked).
+func classOfIntervals(symbols []interval, picked []bool, slashes bool) rx {
 	var in, out []rune
 	for i, sym := range symbols {
 		dst := &out
@@ -394,18 +405,25 @@ func classOfIntervals(symbols []interval, picked []bool) rx {
 			*dst = append(*dst, sym.lo, sym.hi)
 		}
 	}
-	if len(out) == 0 {
+	slashPicked := false
+	for i, sym := range symbols {
+		slashPicked = slashPicked || (picked[i] && sym.lo <= '/' && '/' <= sym.hi)
+	}
+	switch {
+	case len(out) == 0 && slashPicked:
+		return rx{s: `(?s:.)`, atom: true}
+	case len(out) == 0:
 		return rx{s: "[^/]", atom: true}
 	}
 	pos, neg := classRegex(in, false), classRegex(out, true)
-	if len(neg) < len(pos) {
+	if len(neg) < len(pos) && !slashPicked {
 		return rx{s: neg, atom: true}
 	}
 	return rx{s: pos, atom: true}
 }
 
 // regex spells the automaton out by state elimination, or fails past maxDFARegexLen.
-func (d *dfa) regex(symbols []interval) (string, bool) {
+func (d *dfa) regex(symbols []interval, slashes bool) (string, bool) {
 	n := len(d.next)
 	if n == 0 {
 		return "", false
@@ -428,7 +446,7 @@ func (d *dfa) regex(symbols []interval) (string, bool) {
 			targets[t][i] = true
 		}
 		for t, picked := range targets {
-			edges[s][t] = classOfIntervals(symbols, picked)
+			edges[s][t] = classOfIntervals(symbols, picked, slashes)
 		}
 		if d.accept[s] {
 			edges[s][n] = rx{empty: true}

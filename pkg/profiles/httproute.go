@@ -359,6 +359,20 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 			}
 		}
 		if !exact {
+			// Siblings that differ from this route in several segments (or whose exclusion was
+			// too long segment by segment): the general construction over the whole path.
+			var drop []string
+			for i := 0; i < j; i++ {
+				a := &p.Routes[i]
+				if !a.GRPC && a.Method == b.Method && len(a.Segments) == len(b.Segments) && routesIntersect(a, b, rng) {
+					drop = append(drop, a.PathRegex())
+				}
+			}
+			if whole, fine := pathMinus(b.PathRegex(), drop); fine && len(whole)+2 <= maxRegexLength {
+				regexes[j], exact = "^"+whole+"$", true
+			}
+		}
+		if !exact {
 			for _, a := range dedupe(unresolved) {
 				out.Ties = append(out.Ties, Overlap{First: a, Second: b.Name, Tie: true})
 			}

@@ -242,7 +242,7 @@ func TestHTTPRouteRegexLimit(t *testing.T) {
 	typer := func(string) (Part, bool) { return Part{Kind: KindAny, Regex: anyRegex}, true }
 	var ops []Operation
 	for i := range 200 {
-		path := fmt.Sprintf("/items/literal-%03d", i)
+		path := fmt.Sprintf("/items/%x", uint32(i+1)*2654435761) // no structure a shorter regex could use
 		ops = append(ops, Operation{Method: "GET", Path: path, Segments: ParseTemplate(path, typer, nil)})
 	}
 	ops = append(ops, Operation{Method: "GET", Path: "/items/{id}", Segments: ParseTemplate("/items/{id}", typer, nil)})
@@ -400,14 +400,14 @@ func FuzzMinusFixedShape(f *testing.F) {
 
 // checkRegexMinus compares regexMinus(keep, drop) with brute force on strings drawn from
 // alphabet and on near misses of samples of every regex involved.
-func checkRegexMinus(t *testing.T, keep string, drop []string, alphabet []byte, rng *rand.Rand, rounds int) {
+func checkRegexMinus(t *testing.T, keep string, drop []string, slashes bool, alphabet []byte, rng *rand.Rand, rounds int) {
 	t.Helper()
-	re, ok := regexMinus(keep, drop)
+	re, ok := minus(keep, drop, slashes)
 	if !ok {
 		t.Fatalf("%s minus %q: no regex", keep, drop)
 	}
 	check := func(s string) {
-		want := !strings.Contains(s, "/") && matchWhole(keep, s)
+		want := (slashes || !strings.Contains(s, "/")) && matchWhole(keep, s)
 		for _, d := range drop {
 			want = want && !matchWhole(d, s)
 		}
@@ -454,9 +454,13 @@ func TestRegexMinus(t *testing.T) {
 		{"any minus {a}.{b}", anyRegex, []string{`[^/]+\.[^/]+`}, "a.b"},
 		{"beyond ASCII", anyRegex, []string{"é[à-ü]+"}, "éàüa"},
 	}
+	t.Run("whole paths", func(t *testing.T) {
+		checkRegexMinus(t, `/x/[^/]+/[^/]+`, []string{`/x/-?[0-9]+/-?[0-9]+`, `/x/a/[^/]+`}, true, []byte("/x0-a"), rand.New(rand.NewPCG(5, 8)), 3000)
+		checkRegexMinus(t, `/x/(?s:.)*`, []string{`/x/[^/]*`}, true, []byte("/x0a"), rand.New(rand.NewPCG(5, 8)), 3000)
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			checkRegexMinus(t, tc.keep, tc.drop, []byte(tc.alphabet), rand.New(rand.NewPCG(5, 8)), 3000)
+			checkRegexMinus(t, tc.keep, tc.drop, false, []byte(tc.alphabet), rand.New(rand.NewPCG(5, 8)), 3000)
 		})
 	}
 	for _, drop := range []string{"^a", `\bx`, "(?i)ab"} {
@@ -466,21 +470,79 @@ func TestRegexMinus(t *testing.T) {
 	}
 }
 
-// FuzzRegexMinus: for any two regexes (contract patterns), the construction either refuses or
-// is exact on samples and near misses.
+// FuzzRegexMinus: for any two regexes (contract patterns), segment or whole path, the
+// construction either refuses or is exact on samples and near misses.
 func FuzzRegexMinus(f *testing.F) {
-	f.Add(anyRegex, numberRegex)
-	f.Add(numberRegex, integerRegex)
-	f.Add("[a-c]+x", "a*x")
-	f.Fuzz(func(t *testing.T, keep, drop string) {
+	f.Add(anyRegex, numberRegex, false)
+	f.Add(numberRegex, integerRegex, false)
+	f.Add("[a-c]+x", "a*x", false)
+	f.Add(`/x/[^/]+/[^/]+`, `/x/[0-9]+/[^/]+`, true)
+	f.Add(`/(?s:.)+`, `/[^/]*`, true)
+	f.Fuzz(func(t *testing.T, keep, drop string, slashes bool) {
 		for _, e := range []string{keep, drop} {
 			if _, err := regexp.Compile(e); err != nil {
 				return
 			}
 		}
-		if _, ok := regexMinus(keep, []string{drop}); !ok {
+		if _, ok := minus(keep, []string{drop}, slashes); !ok {
 			return
 		}
-		checkRegexMinus(t, keep, []string{drop}, []byte("ax0-./é"), rand.New(rand.NewPCG(1, 2)), 60)
+		checkRegexMinus(t, keep, []string{drop}, slashes, []byte("ax0-./é"), rand.New(rand.NewPCG(1, 2)), 60)
 	})
+}
+
+// TestHTTPRouteSiblingShapes: siblings the segment-by-segment exclusion cannot separate (they
+// differ in several segments, or in one with a shape of their own) get disjoint regexes from
+// the whole-path construction, and Linkerd's precedence then agrees with the first match.
+func TestHTTPRouteSiblingShapes(t *testing.T) {
+	anyP := Part{Kind: KindAny, Regex: anyRegex}
+	intP := Part{Kind: KindInteger, Regex: integerRegex}
+	numP := Part{Kind: KindNumber, Regex: numberRegex}
+	cases := []struct {
+		name  string
+		paths []string
+		typed map[string]Part
+	}{
+		{"two integer segments", []string{"/x/{a}/{b}", "/x/{c}/{d}"}, map[string]Part{"a": intP, "b": intP}},
+		{"integer, number, any", []string{"/x/{a}", "/x/{b}", "/x/{c}"}, map[string]Part{"a": intP, "b": numP}},
+		{"crossed literals", []string{"/a/b/{y}", "/a/{x}/c", "/a/{p}/{q}"}, nil},
+		{"versioned and suffixed", []string{"/api/v{n}/{id}.json", "/api/{rel}/{name}"}, map[string]Part{"n": intP, "id": intP}},
+		{"structured literals", []string{"/items/literal-000", "/items/literal-001", "/items/literal-117", "/items/{id}"}, nil},
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			typer := func(name string) (Part, bool) {
+				if p, ok := tc.typed[name]; ok {
+					return p, true
+				}
+				return anyP, true
+			}
+			var ops []Operation
+			for _, p := range tc.paths {
+				ops = append(ops, Operation{Method: "GET", Path: p, Segments: ParseTemplate(p, typer, nil)})
+			}
+			plan, err := NewPlan(&API{Operations: ops}, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ro := plan.RouteObjects()
+			// Overlaps a ServiceProfile's order decides (/a/b/c) are still reported for it;
+			// the HTTPRoutes must not tie.
+			if len(ro.Ties) != 0 {
+				t.Fatalf("ties %v", ro.Ties)
+			}
+			sp := plan.ServiceProfile()
+			for i := range plan.Routes {
+				r := &plan.Routes[i]
+				for range 300 {
+					path := samplePath(t, &r.Operation, rng)
+					want := firstMatch(t, sp, r.Method, path)
+					if got := linkerdPick(t, ro, r.Method, path); len(got) != 1 || got[0] != want {
+						t.Errorf("GET %s: Linkerd would pick %q, want only %q", path, got, want)
+					}
+				}
+			}
+		})
+	}
 }
