@@ -42,6 +42,7 @@ type profileOptions struct {
 	merge         string
 	template      bool
 	apply         bool
+	force         bool
 	dryRun        string
 
 	opts profiles.Options
@@ -92,7 +93,8 @@ contract no longer needs are left out: delete them from the cluster as the chang
 
   # Update edited HTTPRoutes (a split's backendRefs, retry limits, your own rules) from a new contract
   kubectl get httproute -n emojivoto -o yaml > routes.yaml
-  trafficctl profile web -n emojivoto --openapi web.yaml --emit httproute --merge routes.yaml --apply
+  trafficctl profile web -n emojivoto --openapi web.yaml --emit httproute --merge routes.yaml \
+      --apply --force-conflicts
 
   # GRPCRoutes for two proto files whose imports live under proto/
   trafficctl profile emoji-svc -n emojivoto --proto proto/emoji.proto --proto proto/voting.proto \
@@ -121,6 +123,7 @@ contract no longer needs are left out: delete them from the cluster as the chang
 	fl.BoolVar(&o.template, "template", false, "print a commented ServiceProfile template to fill in by hand")
 	fl.BoolVar(&o.apply, "apply", false, "server-side apply the result to the cluster instead of printing it")
 	fl.StringVar(&o.dryRun, "dry-run", "none", "with --apply: none, or server to have the API server validate without persisting")
+	fl.BoolVar(&o.force, "force-conflicts", false, "with --apply: take over fields another writer last set (trafficctl split weights, kubectl edits); after --merge, which kept their values")
 	addOutputFlag(cmd, &o.output, outputYAML, outputYAML, outputJSON)
 	// Linkerd users type `linkerd profile --open-api`: keep that habit working.
 	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -184,6 +187,9 @@ func (o *profileOptions) Validate() error {
 	}
 	if dry != kube.DryRunNone && !o.apply {
 		return usageErrorf("--dry-run only applies with --apply")
+	}
+	if o.force && !o.apply {
+		return usageErrorf("--force-conflicts only applies with --apply")
 	}
 	o.dry = dry
 	mode, err := profiles.ParseRetryMode(o.retries)
@@ -257,7 +263,7 @@ func (o *profileOptions) applyObjects(ctx context.Context, objs []map[string]any
 	}
 	for _, obj := range objs {
 		u := &unstructured.Unstructured{Object: obj}
-		if _, err := clients.Apply(ctx, u, kube.ApplyOptions{DryRun: o.dry}); err != nil {
+		if _, err := clients.Apply(ctx, u, kube.ApplyOptions{DryRun: o.dry, ForceConflicts: o.force}); err != nil {
 			return err
 		}
 		gvk := u.GroupVersionKind()

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -68,6 +69,7 @@ func TestProfileCommand(t *testing.T) {
 		{"bad retries", []string{"profile", "web", "--openapi", "a.yaml", "--retries", "always"}, ExitUsage, nil, []string{"--retries"}},
 		{"bad budget", []string{"profile", "web", "--openapi", "a.yaml", "--retry-budget", "lots"}, ExitUsage, nil, []string{"--retry-budget"}},
 		{"bad emit", []string{"profile", "web", "--openapi", "a.yaml", "--emit", "trafficsplit"}, ExitUsage, nil, []string{"--emit"}},
+		{"force-conflicts without apply", []string{"profile", "web", "--openapi", "a.yaml", "--force-conflicts"}, ExitUsage, nil, []string{"--force-conflicts only applies with --apply"}},
 		{"dry-run without apply", []string{"profile", "web", "--openapi", "a.yaml", "--dry-run", "server"}, ExitUsage, nil, []string{"--dry-run only applies with --apply"}},
 		{"missing file", []string{"profile", "web", "--openapi", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
 		{"unreadable URL", []string{"profile", "web", "--openapi", srv.URL + "/missing.yaml"}, ExitUsage, nil, []string{"cannot read URL: server answered 404"}},
@@ -185,5 +187,95 @@ func TestProfileMergeApply(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "merge: removed HTTPRoute web-timeout-5s") {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// TestProfileMergeAfterSplit: routes generated from an old contract, split 90/10 and given A/B
+// header twins, then read back with `kubectl get -o yaml`, merge with a new contract and
+// apply: every regenerated rule keeps the split's weights, the twins stay, and the change list
+// names the route object to delete.
+func TestProfileMergeAfterSplit(t *testing.T) {
+	env := testenv.Require(t)
+	ns := splitNamespace(t, env)
+	k := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		return runCLI(t, append(args, k...)...)
+	}
+	dir := t.TempDir()
+	old := dir + "/old.yaml"
+	if err := os.WriteFile(old, []byte("openapi: 3.0.3\ninfo: {title: web, version: \"1\"}\nx-linkerd-timeout: 5s\npaths:\n  /api/list: {get: {responses: {\"200\": {description: ok}}}}\n  /api/old: {get: {responses: {\"200\": {description: ok}}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"profile", "web-svc", "--openapi", old, "--emit", "httproute", "--apply"},
+		{"split", "set", "web-svc", "web-v1=90", "web-v2=10", "--router", "gateway"},
+		{"split", "ab", "web-svc", "--header", "x-canary=true", "--to", "web-v2", "--router", "gateway"},
+	} {
+		if code, out, errOut := run(args...); code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	routes := env.Clients(t, ns).Dynamic.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace(ns)
+	list, err := routes.List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list.SetAPIVersion("v1")
+	list.SetKind("List")
+	data, err := list.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := dir + "/current.json"
+	if err := os.WriteFile(current, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The split command wrote the rules: without --force-conflicts the apply stops, with it the
+	// merge (which kept the split's weights) takes them over.
+	code, out, errOut := run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply")
+	if code == ExitOK || !strings.Contains(errOut, "--force-conflicts") {
+		t.Errorf("apply over the split's fields: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut = run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply", "--force-conflicts")
+	if code != ExitOK {
+		t.Fatalf("merge: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"merge: kept the backendRefs of the rules of HTTPRoute web-svc\n",
+		"merge: gave the rules of HTTPRoute web-svc-timeout-2s the backendRefs all your generated HTTPRoute rules have",
+		"merge: kept 1 hand-written rule(s) of HTTPRoute web-svc\n",
+		"merge: kept HTTPRoute web-svc-timeout-5s for its 1 hand-written rule(s)",
+		`merge: removed match GET ^/api/old$ from HTTPRoute web-svc-timeout-5s`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, errOut)
+		}
+	}
+	for _, name := range []string{"web-svc", "web-svc-retry-timeout-2s", "web-svc-timeout-2s"} {
+		got, err := routes.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, _, _ := unstructured.NestedSlice(got.Object, "spec", "rules")
+		for i, r := range rules {
+			refs := fmt.Sprint(r.(map[string]any)["backendRefs"])
+			if strings.Contains(fmt.Sprint(r), "x-canary") {
+				continue // an A/B twin, sending to web-v2
+			}
+			if !strings.Contains(refs, "name:web-v1 port:8080 weight:90]") || !strings.Contains(refs, "name:web-v2 port:8080 weight:10]") {
+				t.Errorf("%s rule %d: backendRefs %s, want the split's 90/10", name, i, refs)
+			}
+		}
+	}
+	if code, out, errOut := run("split", "get", "web-svc", "--router", "gateway", "-o", "json"); code != ExitOK || !strings.Contains(out, `"weight": 90`) || !strings.Contains(out, `"weight": 10`) {
+		t.Errorf("split get after the merge: exit %d\n%s%s", code, out, errOut)
+	}
+	stale, err := routes.Get(context.Background(), "web-svc-timeout-5s", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, _, _ := unstructured.NestedSlice(stale.Object, "spec", "rules"); len(rules) != 1 || !strings.Contains(fmt.Sprint(rules), "x-canary") {
+		t.Errorf("the A/B twins of the old routes: %v", rules)
 	}
 }
