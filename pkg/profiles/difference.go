@@ -483,7 +483,7 @@ func classRegex(ranges []rune, not bool) string {
 			write(ranges[i+1])
 		}
 	}
-	if not {
+	if not && !classHas(ranges, '/') {
 		b.WriteByte('/')
 	}
 	b.WriteByte(']')
