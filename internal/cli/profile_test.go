@@ -235,7 +235,7 @@ func TestProfileMergeAfterSplit(t *testing.T) {
 	// merge (which kept the split's weights) takes them over.
 	code, out, errOut := run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply")
 	if code == ExitOK || !strings.Contains(errOut, "--force-conflicts") {
-		t.Errorf("apply over the split's fields: exit %d\n%s", code, errOut)
+		t.Errorf("apply over the split's fields: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply", "--force-conflicts")
 	if code != ExitOK {
