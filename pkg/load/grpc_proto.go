@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/bufbuild/protocompile"
-	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/trafficctl/trafficctl/internal/protosrc"
 )
 
 // ErrBadProto is wrapped by errors about .proto files that cannot be read or compiled.
@@ -47,47 +46,14 @@ func CompileProtos(ctx context.Context, files, importPaths []string) (*Protos, e
 			return nil, fmt.Errorf("%w: import path %s is not a directory", ErrBadProto, dir)
 		}
 	}
-	names := make([]string, len(files))
-	paths := importPaths
-	if len(paths) == 0 {
-		for i, f := range files {
-			if dir := filepath.Dir(f); !slices.Contains(paths, dir) {
-				paths = append(paths, dir)
-			}
-			names[i] = filepath.Base(f)
-		}
-	} else {
-		for i, f := range files {
-			names[i] = relativeTo(f, paths)
-		}
-	}
-	var first error
-	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: paths, Accessor: openProto}),
-		// One file at a time: the load generator's cores are for the load.
-		MaxParallelism: 1,
-		Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
-			if first == nil {
-				first = err
-			}
-			return err
-		}, nil),
-	}
-	compiled, err := c.Compile(ctx, names...)
+	compiled, err := protosrc.Compile(ctx, files, importPaths, openProto)
 	if err != nil {
-		if first != nil {
-			err = first
-		}
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %w: add the directory of the file or of its imports with -I", ErrBadProto, err)
 		}
 		return nil, fmt.Errorf("%w: %w", ErrBadProto, err)
 	}
-	p := &Protos{sources: files}
-	for _, fd := range compiled {
-		p.files = append(p.files, fd)
-	}
-	return p, nil
+	return &Protos{sources: files, files: compiled}, nil
 }
 
 func regularFile(path string) error {
@@ -113,25 +79,6 @@ func openProto(path string) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{io.LimitReader(fh, maxProtoSize), fh}, nil
-}
-
-// relativeTo names file relative to the import path holding it, as protoc does with -I; a
-// file outside every import path keeps its name.
-func relativeTo(file string, importPaths []string) string {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return filepath.ToSlash(file)
-	}
-	for _, ip := range importPaths {
-		dir, err := filepath.Abs(ip)
-		if err != nil {
-			continue
-		}
-		if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return filepath.ToSlash(file)
 }
 
 // Method finds the unary method fullMethod (/package.Service/Method) in the files or their

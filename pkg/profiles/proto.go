@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/trafficctl/trafficctl/internal/protosrc"
 )
 
 // ProtoOptions tune how protobuf files are read.
@@ -31,46 +31,8 @@ func ParseProto(ctx context.Context, files []string, opts ProtoOptions) (*API, e
 	if len(files) == 0 {
 		return nil, &InputError{Source: "--proto", Err: errors.New("no proto file given")}
 	}
-	importPaths := opts.ImportPaths
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = filepath.ToSlash(filepath.Clean(f))
-	}
-	if len(importPaths) == 0 {
-		seen := map[string]bool{}
-		for i, f := range files {
-			dir := filepath.Dir(f)
-			if !seen[dir] {
-				seen[dir] = true
-				importPaths = append(importPaths, dir)
-			}
-			names[i] = filepath.Base(f)
-		}
-	} else {
-		for i, f := range files {
-			names[i] = relativeToImportPath(f, importPaths)
-		}
-	}
-	accessor := opts.Accessor
-	if accessor == nil {
-		accessor = func(path string) (io.ReadCloser, error) { return os.Open(path) }
-	}
-	var first error
-	compiler := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: importPaths, Accessor: accessor}),
-		MaxParallelism: 1,
-		Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
-			if first == nil {
-				first = err
-			}
-			return err
-		}, nil),
-	}
-	compiled, err := compiler.Compile(ctx, names...)
+	compiled, err := protosrc.Compile(ctx, files, opts.ImportPaths, opts.Accessor)
 	if err != nil {
-		if first != nil {
-			err = first
-		}
 		var ewp reporter.ErrorWithPos
 		if errors.As(err, &ewp) {
 			pos := ewp.GetPosition()
@@ -109,23 +71,4 @@ func ParseProto(ctx context.Context, files []string, opts ProtoOptions) (*API, e
 	}
 	sort.SliceStable(api.Operations, func(i, j int) bool { return api.Operations[i].Path < api.Operations[j].Path })
 	return api, nil
-}
-
-// relativeToImportPath names a file relative to the import path that contains it, as protoc
-// does with -I; a file outside every import path keeps its name.
-func relativeToImportPath(file string, importPaths []string) string {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return filepath.ToSlash(file)
-	}
-	for _, ip := range importPaths {
-		dir, err := filepath.Abs(ip)
-		if err != nil {
-			continue
-		}
-		if rel, err := filepath.Rel(dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return filepath.ToSlash(file)
 }
