@@ -462,20 +462,30 @@ func TestLoadAttackGRPC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends load")
 	}
+	addr := startHealthServer(t, true)
+	body := writeFile(t, "req.json", `{"service": ""}`)
+	code, stdout, stderr := runCLI(t, "load", "attack", "grpc://"+addr+"/grpc.health.v1.Health/Check", "--body", body, "--rate", "50/s", "--duration", "1s")
+	if code != ExitOK || !strings.Contains(stdout, "200:50") {
+		t.Errorf("exit %d stderr %q stdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// startHealthServer serves the standard gRPC health service on a loopback port until the test
+// ends, with or without the reflection service, and returns its address.
+func startHealthServer(t *testing.T, withReflection bool) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer()
 	healthpb.RegisterHealthServer(s, health.NewServer())
-	reflection.Register(s)
-	go func() { _ = s.Serve(ln) }()
-	defer s.Stop()
-	body := writeFile(t, "req.json", `{"service": ""}`)
-	code, stdout, stderr := runCLI(t, "load", "attack", "grpc://"+ln.Addr().String()+"/grpc.health.v1.Health/Check", "--body", body, "--rate", "50/s", "--duration", "1s")
-	if code != ExitOK || !strings.Contains(stdout, "200:50") {
-		t.Errorf("exit %d stderr %q stdout:\n%s", code, stderr, stdout)
+	if withReflection {
+		reflection.Register(s)
 	}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	return ln.Addr().String()
 }
 
 // healthProto is the standard gRPC health service, as its .proto file.
@@ -498,14 +508,7 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends load")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	healthpb.RegisterHealthServer(s, health.NewServer())
-	go func() { _ = s.Serve(ln) }()
-	defer s.Stop()
+	addr := startHealthServer(t, false)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "proto", "grpc", "health", "v1"), 0o755); err != nil {
 		t.Fatal(err)
@@ -519,7 +522,7 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := writeFile(t, "other.proto", `syntax = "proto3"; package other; message M {} service Other { rpc Ping(M) returns (M); }`)
-	check := "grpc://" + ln.Addr().String() + "/grpc.health.v1.Health/Check"
+	check := "grpc://" + addr + "/grpc.health.v1.Health/Check"
 	body := writeFile(t, "req.json", `{"service": ""}`)
 	attack := func(extra ...string) []string {
 		return append([]string{"load", "attack", check, "--body", body, "--rate", "50/s", "--duration", "1s"}, extra...)
