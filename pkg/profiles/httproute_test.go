@@ -334,23 +334,30 @@ func checkShapeComplement(t *testing.T, expr string, alphabet []byte, rng *rand.
 		}
 	}
 	for range rounds {
-		b := make([]byte, rng.IntN(8))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		check(string(b))
-		s, err := SampleRegex(expr, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(s)
-		i := rng.IntN(len(s) + 1)
-		c := string(alphabet[rng.IntN(len(alphabet))])
-		check(s[:i] + c + s[i:])
-		if i < len(s) {
-			check(s[:i] + s[i+1:])
-			check(s[:i] + c + s[i+1:])
-		}
+		probeRound(t, rng, alphabet, expr, check)
+	}
+}
+
+// probeRound feeds check a random string over alphabet, a sample of expr and near misses of
+// that sample (one character added, dropped or changed).
+func probeRound(t *testing.T, rng *rand.Rand, alphabet []byte, expr string, check func(string)) {
+	t.Helper()
+	b := make([]byte, rng.IntN(8))
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	check(string(b))
+	s, err := SampleRegex(expr, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(s)
+	i := rng.IntN(len(s) + 1)
+	c := string(alphabet[rng.IntN(len(alphabet))])
+	check(s[:i] + c + s[i:])
+	if i < len(s) {
+		check(s[:i] + s[i+1:])
+		check(s[:i] + c + s[i+1:])
 	}
 }
 
@@ -417,23 +424,7 @@ func checkRegexMinus(t *testing.T, keep string, drop []string, slashes bool, alp
 	}
 	exprs := append([]string{keep}, drop...)
 	for range rounds {
-		b := make([]byte, rng.IntN(8))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		check(string(b))
-		s, err := SampleRegex(exprs[rng.IntN(len(exprs))], rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(s)
-		i := rng.IntN(len(s) + 1)
-		c := string(alphabet[rng.IntN(len(alphabet))])
-		check(s[:i] + c + s[i:])
-		if i < len(s) {
-			check(s[:i] + s[i+1:])
-			check(s[:i] + c + s[i+1:])
-		}
+		probeRound(t, rng, alphabet, exprs[rng.IntN(len(exprs))], check)
 	}
 }
 
