@@ -87,16 +87,11 @@ func pids(t *testing.T, dir string) []int {
 
 func versionOf(t *testing.T, web string) string {
 	t.Helper()
-	resp, err := http.Get(web + "/api/vote?choice=:joy:")
-	if err != nil {
-		t.Fatal(err)
+	code, version := voteAs(t, web)
+	if code != http.StatusOK {
+		t.Fatalf("vote through the data plane: %d %s", code, http.StatusText(code))
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("vote through the data plane: %s", resp.Status)
-	}
-	return resp.Header.Get("X-Demo-Version")
+	return version
 }
 
 func TestUpStatusDown(t *testing.T) {
@@ -328,13 +323,21 @@ func edge(g *topology.Graph, from, to string) *topology.Edge {
 // vote sends one vote through the data plane and returns the HTTP status.
 func vote(t *testing.T, web string) int {
 	t.Helper()
+	code, _ := voteAs(t, web)
+	return code
+}
+
+// voteAs sends one vote through the data plane and returns the HTTP status and the version of
+// web that answered.
+func voteAs(t *testing.T, web string) (int, string) {
+	t.Helper()
 	resp, err := http.Get(web + "/api/vote?choice=:joy:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header.Get("X-Demo-Version")
 }
 
 // promQuery evaluates an instant query that returns at most one sample (0 without one).
