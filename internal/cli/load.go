@@ -257,15 +257,7 @@ request is encoded once, before the attack.`,
   trafficctl load attack grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll --proto Emoji.proto -I proto --rate 500/s
   trafficctl load attack http://127.0.0.1:8080/ --rate max --connections 64 --duration 5s`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	fs := cmd.Flags()
 	o.flags.add(fs)

@@ -104,15 +104,7 @@ func newSplitGetCommand(f *Factory) *cobra.Command {
 		Example: `  trafficctl split get web-svc -n emojivoto
   trafficctl split get web-svc -n emojivoto -o yaml`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	o.flags.add(cmd)
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputYAML, outputJSON)
@@ -178,15 +170,7 @@ is written and the difference is shown (exit 1) unless --force; their other chan
 		Example: `  trafficctl split set web-svc -n emojivoto web-v1=90 web-v2=10
   trafficctl split set web-svc -n emojivoto web-v1=0 web-v2=100 --router gateway --dry-run=server`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	o.flags.add(cmd)
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", "none, client (print the changes, contact only to read) or server (the server checks the writes, persists nothing)")
@@ -259,15 +243,7 @@ the header, sending to --to (Linkerd ranks rules by path before headers, so one 
 		Example: `  trafficctl split ab web-svc -n emojivoto --header x-canary=true --to web-v2
   trafficctl split ab web-svc -n emojivoto --clear`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	o.flags.add(cmd)
 	cmd.Flags().StringVar(&o.header, "header", "", "header to match, NAME=VALUE (exact value)")
