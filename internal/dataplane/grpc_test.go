@@ -84,7 +84,9 @@ func TestGRPCThroughProxy(t *testing.T) {
 }
 
 func TestGRPCUnreachableReplica(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The dead replica's port is freed on 127.0.0.2, so that the proxy's own listener (on
+	// 127.0.0.1) can never be given it: the call must be refused, not looped back.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
 		t.Fatal(err)
 	}
