@@ -74,8 +74,9 @@ regexes made disjoint because Linkerd's route precedence does not follow listed 
 --merge FILE updates what a previous run generated and you edited since. For a ServiceProfile,
 routes not named like generated ones, dstOverrides, opaquePorts and the retry budget are kept.
 For HTTPRoutes/GRPCRoutes (FILE may be kubectl get -o yaml output), route objects without the
-app.kubernetes.io/managed-by=trafficctl label are yours and kept as they are (a generated match
-identical to one of yours is left to yours); generated objects are regenerated keeping your
+app.kubernetes.io/managed-by=trafficctl label are yours: printed as they are, never applied (a
+generated match identical to one of yours is left to yours); routes of other Services or other
+namespaces are left out; generated objects are regenerated keeping your
 labels, annotations, parentRefs, hostnames, your own rules and matches (headers, query
 parameters, other path types) and the backendRefs/filters of their rules. Every change is listed
 on stderr; "conflict:" lines name what you edited that the contract overrode. Objects the
@@ -305,6 +306,12 @@ func (o *profileOptions) mergeRoutes(ctx context.Context, ro *profiles.RouteObje
 	}
 	for _, c := range merged.Changes {
 		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
+	}
+	if o.apply && merged.Yours > 0 {
+		// Printed, the user's objects keep a file whole; applied, they would make trafficctl
+		// a co-owner of fields it never wrote.
+		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %d hand-written route object(s) not applied: they are yours\n", merged.Yours)
+		return merged.Objects[merged.Yours:], nil
 	}
 	return merged.Objects, nil
 }

@@ -101,11 +101,20 @@ func gatewayRouteKind(o map[string]any) string {
 	return kind
 }
 
-// attachedTo tells whether a route has the Service among its parents.
-func attachedTo(o map[string]any, service string) bool {
+// attachedTo tells whether a route lives in namespace ns and has the Service ns/service among
+// its parents. A route in another namespace pointing at the Service is a consumer route (it
+// steers only that namespace's clients): it is not the Service's to merge.
+func attachedTo(o map[string]any, ns, service string) bool {
+	if namespaceOf(o, ns) != ns {
+		return false
+	}
 	for _, p := range asSlice(asMap(o["spec"])["parentRefs"]) {
 		ref := asMap(p)
-		if asString(ref["kind"]) == "Service" && asString(ref["name"]) == service {
+		refNS := asString(ref["namespace"])
+		if refNS == "" {
+			refNS = ns
+		}
+		if asString(ref["kind"]) == "Service" && asString(ref["name"]) == service && refNS == ns {
 			return true
 		}
 	}
@@ -178,9 +187,12 @@ func ruleParts(kind string, rule map[string]any) (ids []string, hand map[string]
 
 // RouteMerge is existing route objects updated with generated ones.
 type RouteMerge struct {
-	// Objects are the manifests to print or apply: hand-written objects first, in their order,
-	// then the generated ones.
+	// Objects are the manifests to print: hand-written objects first, in their order and
+	// without the fields the API server sets, then the generated ones.
 	Objects []map[string]any
+	// Yours is how many of Objects are hand-written: printed so that a file stays whole, but
+	// never applied, so that trafficctl takes no ownership of their fields.
+	Yours int
 	// Changes has one line per change; lines starting "conflict:" name something written by
 	// hand that the merge overrode or that competes with a generated route.
 	Changes []string
@@ -227,13 +239,14 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 	handIDs := map[string]string{} // kind+identity -> the user's object holding it
 	oldLoc := map[string]string{}  // kind+identity -> old generated object
 	var oldIDs []string
-	service := ""
+	service, ns := "", ""
 	if len(gen) > 0 {
 		service = asString(asMap(asSlice(asMap(gen[0]["spec"])["parentRefs"])[0])["name"])
+		ns = namespaceOf(gen[0], "")
 	}
 	genNames := map[string]bool{}
 	for _, n := range gen {
-		genNames[asString(n["kind"])+" "+namespaceOf(n)+"/"+objectName(n)] = true
+		genNames[asString(n["kind"])+" "+objectName(n)] = true
 	}
 	for _, o := range existing {
 		kind := gatewayRouteKind(o)
@@ -241,15 +254,16 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 			report("left out %s %s: the merge reads HTTPRoutes and GRPCRoutes only", asString(o["kind"]), objectName(o))
 			continue
 		}
-		if !attachedTo(o, service) {
-			report("left out %s %s: it is not attached to the Service %s", kind, objectName(o), service)
+		if !attachedTo(o, ns, service) {
+			report("left out %s %s/%s: it is not a route of the Service %s/%s", kind, namespaceOf(o, ns), objectName(o), ns, service)
 			continue
 		}
 		if !isGenerated(o) {
-			if genNames[kind+" "+namespaceOf(o)+"/"+objectName(o)] {
+			if genNames[kind+" "+objectName(o)] {
 				return nil, fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), LabelManagedBy, ManagedByValue)
 			}
-			res.Objects = append(res.Objects, o)
+			res.Objects = append(res.Objects, cleanObject(o))
+			res.Yours++
 			report("kept hand-written %s %s", kind, objectName(o))
 			for _, r := range asSlice(asMap(o["spec"])["rules"]) {
 				ids, _ := ruleParts(kind, asMap(r))
@@ -363,7 +377,7 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 			return nil, fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), maxRulesPerRoute, kind, LabelManagedBy, ManagedByValue)
 		}
 		if len(all) == 0 {
-			report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, namespaceOf(merged))
+			report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, ns)
 			continue
 		}
 		mergedSpec["rules"] = all
@@ -376,7 +390,7 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 		}
 		kind, name := asString(old.obj["kind"]), objectName(old.obj)
 		if len(old.handRules) == 0 {
-			report("removed %s %s: no route of the contract has its policy any more; applying the merge does not delete it: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, namespaceOf(old.obj))
+			report("removed %s %s: no route of the contract has its policy any more; applying the merge does not delete it: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, ns)
 			continue
 		}
 		kept := cleanObject(old.obj)
@@ -663,11 +677,12 @@ func cleanObject(o map[string]any) map[string]any {
 
 func objectName(o map[string]any) string { return asString(asMap(o["metadata"])["name"]) }
 
-func namespaceOf(o map[string]any) string {
+// namespaceOf is o's namespace, or def when o names none (it then goes where it is applied).
+func namespaceOf(o map[string]any, def string) string {
 	if ns := asString(asMap(o["metadata"])["namespace"]); ns != "" {
 		return ns
 	}
-	return "default"
+	return def
 }
 
 func asMap(v any) map[string]any {

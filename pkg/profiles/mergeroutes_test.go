@@ -250,10 +250,58 @@ func TestMergeRoutesCases(t *testing.T) {
 				asMap(o["metadata"])["labels"] = map[string]any{LabelManagedBy: ManagedByValue}
 				return append(objs, o)
 			},
-			wantChanges: []string{"left out HTTPRoute books: it is not attached to the Service web"},
+			wantChanges: []string{"left out HTTPRoute demo/books: it is not a route of the Service demo/web"},
 			check: func(t *testing.T, out []map[string]any) {
 				if len(out) != 3 {
 					t.Errorf("%d objects, want the 3 generated", len(out))
+				}
+			},
+		},
+		{
+			// A consumer route (another namespace's clients) and a route whose parentRef names
+			// a Service web of another namespace are not this Service's routes.
+			name: "routes of another namespace",
+			edit: func(objs []map[string]any) []map[string]any {
+				consumer := handRoute("web-consumer", map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}})
+				asMap(consumer["metadata"])["namespace"] = "other"
+				asMap(asSlice(asMap(consumer["spec"])["parentRefs"])[0])["namespace"] = "demo"
+				elsewhere := handRoute("web-elsewhere", map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}})
+				asMap(asSlice(asMap(elsewhere["spec"])["parentRefs"])[0])["namespace"] = "other"
+				return append(objs, consumer, elsewhere)
+			},
+			wantChanges: []string{
+				"left out HTTPRoute other/web-consumer: it is not a route of the Service demo/web",
+				"left out HTTPRoute demo/web-elsewhere: it is not a route of the Service demo/web",
+			},
+			check: func(t *testing.T, out []map[string]any) {
+				if len(out) != 3 {
+					t.Errorf("%d objects, want the 3 generated", len(out))
+				}
+			},
+		},
+		{
+			// Read back with kubectl get, the user's object carries what the server set: none
+			// of it is printed (nor applied: the CLI applies generated objects only).
+			name: "a route of the user's read from the cluster",
+			edit: func(objs []map[string]any) []map[string]any {
+				o := handRoute("web-slow", map[string]any{"path": map[string]any{"type": "Exact", "value": "/slow"}})
+				md := asMap(o["metadata"])
+				md["uid"], md["resourceVersion"], md["generation"] = "0e1f", "42", float64(3)
+				md["managedFields"] = []any{map[string]any{"manager": "kubectl"}}
+				o["status"] = map[string]any{"parents": []any{}}
+				return append(objs, o)
+			},
+			wantChanges: []string{"kept hand-written HTTPRoute web-slow"},
+			check: func(t *testing.T, out []map[string]any) {
+				o := findObject(out, "HTTPRoute", "web-slow")
+				md := asMap(o["metadata"])
+				for _, f := range []string{"uid", "resourceVersion", "generation", "managedFields"} {
+					if _, ok := md[f]; ok {
+						t.Errorf("metadata.%s kept", f)
+					}
+				}
+				if _, ok := o["status"]; ok {
+					t.Error("status kept")
 				}
 			},
 		},
