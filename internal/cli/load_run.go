@@ -86,7 +86,11 @@ func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageErrorf("read scenario: %w", err)
 	}
-	if o.scenario, err = load.ParseScenario(data, filepath.Dir(o.path)); err != nil {
+	var opts []load.ScenarioOption
+	if o.flags.protos != nil {
+		opts = append(opts, load.OverrideProtos(o.flags.protos))
+	}
+	if o.scenario, err = load.ParseScenario(data, filepath.Dir(o.path), opts...); err != nil {
 		return usageErrorf("%s: %w", o.path, err)
 	}
 	// Flags given on the command line win over the scenario's settings.
@@ -96,11 +100,6 @@ func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.scenario.Timeout > 0 && !cmd.Flags().Changed("timeout") {
 		o.flags.timeout = o.scenario.Timeout
-	}
-	if o.flags.protos != nil {
-		if err := o.scenario.UseProtos(o.flags.protos); err != nil {
-			return usageErrorf("%s: %w", o.path, err)
-		}
 	}
 	return nil
 }

@@ -571,6 +571,7 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		{"--proto on the command line", []string{"load", "run", scenario(""), "--proto", proto}, ExitOK, "200:50"},
 		{"scenario proto missing names the line", []string{"load", "run", scenario("protos: [nope.proto]\n")}, ExitUsage, "line 6: protos: bad proto: stat"},
 		{"--proto and -I on the command line", []string{"load", "run", scenario(""), "--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")}, ExitOK, "200:50"},
+		{"--proto replaces the scenario's protos, unread", []string{"load", "run", scenario("protos: [nope.proto]\n"), "--proto", proto}, ExitOK, "200:50"},
 		{"--proto without the method", []string{"load", "run", scenario(""), "--proto", other}, ExitUsage,
 			"target 1: bad target: check: method /grpc.health.v1.Health/Check is not in " + other + ": services found: other.Other (Ping)"},
 	} {

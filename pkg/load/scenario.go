@@ -60,9 +60,26 @@ type Thresholds struct {
 	MinSuccess float64 `yaml:"minSuccess" json:"minSuccess,omitempty"`
 }
 
-// ParseScenario reads a scenario; relative body files resolve against dir. Errors name the
-// line of the offending entry.
-func ParseScenario(data []byte, dir string) (*Scenario, error) {
+// ScenarioOption changes how ParseScenario reads a scenario.
+type ScenarioOption func(*scenarioConfig)
+
+type scenarioConfig struct {
+	protos *Protos
+}
+
+// OverrideProtos resolves the scenario's gRPC targets in p (compiled from --proto flags)
+// instead of the scenario's own protos, which are then not read at all.
+func OverrideProtos(p *Protos) ScenarioOption {
+	return func(c *scenarioConfig) { c.protos = p }
+}
+
+// ParseScenario reads a scenario; relative body and proto files resolve against dir. Errors
+// name the line of the offending entry.
+func ParseScenario(data []byte, dir string, opts ...ScenarioOption) (*Scenario, error) {
+	var cfg scenarioConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var sc Scenario
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -76,12 +93,6 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 	_ = yaml.Unmarshal(data, &root)
 	lines := func(key string) []int { return itemLines(&root, key) }
 	tl, sl := lines("targets"), lines("stages")
-	at := func(ls []int, i int) string {
-		if i < len(ls) {
-			return fmt.Sprintf("line %d: ", ls[i])
-		}
-		return ""
-	}
 	if len(sc.Targets) == 0 {
 		return nil, fmt.Errorf("%w: no targets: add a targets list with at least one url", ErrBadScenario)
 	}
@@ -91,13 +102,13 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 	for i := range sc.Targets {
 		t := &sc.Targets[i]
 		if t.URL == "" {
-			return nil, fmt.Errorf("%w: %starget %d has no url", ErrBadScenario, at(tl, i), i+1)
+			return nil, fmt.Errorf("%w: %starget %d has no url", ErrBadScenario, lineOf(tl, i), i+1)
 		}
 		if t.Weight < 0 {
-			return nil, fmt.Errorf("%w: %starget %d: weight must not be negative", ErrBadScenario, at(tl, i), i+1)
+			return nil, fmt.Errorf("%w: %starget %d: weight must not be negative", ErrBadScenario, lineOf(tl, i), i+1)
 		}
 		if t.Body != "" && t.BodyFile != "" {
-			return nil, fmt.Errorf("%w: %starget %d: give body or bodyFile, not both", ErrBadScenario, at(tl, i), i+1)
+			return nil, fmt.Errorf("%w: %starget %d: give body or bodyFile, not both", ErrBadScenario, lineOf(tl, i), i+1)
 		}
 		if t.BodyFile != "" {
 			p := t.BodyFile
@@ -106,7 +117,7 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 			}
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %starget %d: read bodyFile: %w", ErrBadScenario, at(tl, i), i+1, err)
+				return nil, fmt.Errorf("%w: %starget %d: read bodyFile: %w", ErrBadScenario, lineOf(tl, i), i+1, err)
 			}
 			t.Body = string(b)
 		}
@@ -114,7 +125,10 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 	if len(sc.ImportPaths) > 0 && len(sc.Protos) == 0 {
 		return nil, fmt.Errorf("%w: %simportPaths without protos: list the .proto files under protos", ErrBadScenario, keyLine(&root, "importPaths"))
 	}
-	if len(sc.Protos) > 0 {
+	switch {
+	case cfg.protos != nil:
+		sc.protos = cfg.protos
+	case len(sc.Protos) > 0:
 		rel := func(ps []string) []string {
 			out := make([]string, len(ps))
 			for i, p := range ps {
@@ -138,7 +152,7 @@ func ParseScenario(data []byte, dir string) (*Scenario, error) {
 	}
 	for i := range sc.Stages {
 		if err := sc.Stages[i].Validate(); err != nil {
-			return nil, fmt.Errorf("%w: %sstage %d: %w", ErrBadScenario, at(sl, i), i+1, err)
+			return nil, fmt.Errorf("%w: %sstage %d: %w", ErrBadScenario, lineOf(sl, i), i+1, err)
 		}
 	}
 	if _, err := NewStagesPacer(sc.Stages); err != nil {
@@ -218,31 +232,25 @@ func (sc *Scenario) targets() []Target {
 	return out
 }
 
+// lineOf prefixes an error about the i-th entry of a list whose items start on lines ls.
+func lineOf(ls []int, i int) string {
+	if i < len(ls) {
+		return fmt.Sprintf("line %d: ", ls[i])
+	}
+	return ""
+}
+
 // checkTargets builds each target alone, so that an error names its line, then the set,
 // whose error is prefixed with setLine.
 func (sc *Scenario) checkTargets(setLine string) error {
 	tgts := sc.targets()
 	for i := range tgts {
 		if _, err := NewTargetSet(tgts[i:i+1], WithProtos(sc.protos)); err != nil {
-			line := ""
-			if i < len(sc.targetLines) {
-				line = fmt.Sprintf("line %d: ", sc.targetLines[i])
-			}
-			return fmt.Errorf("%starget %d: %w", line, i+1, err)
+			return fmt.Errorf("%starget %d: %w", lineOf(sc.targetLines, i), i+1, err)
 		}
 	}
 	if _, err := sc.TargetSet(); err != nil {
 		return fmt.Errorf("%s%w", setLine, err)
-	}
-	return nil
-}
-
-// UseProtos resolves the scenario's gRPC targets in p (compiled from --proto flags) instead
-// of the scenario's own protos or server reflection.
-func (sc *Scenario) UseProtos(p *Protos) error {
-	sc.protos = p
-	if err := sc.checkTargets(""); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadScenario, err)
 	}
 	return nil
 }
