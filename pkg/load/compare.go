@@ -117,12 +117,13 @@ func (m *MaxRateComparison) Table() Table {
 	row := func(side string, r *CapacityResult) []string {
 		note := ""
 		switch {
+		case r.GeneratorLimited:
+			// Checked first: a generator that fell behind says nothing of the target, even at 0/s.
+			note = "generator fell behind: a floor"
 		case r.MaxRate == 0 && r.FirstFailing > 0:
 			note = fmt.Sprintf("SLO not met even at %g/s", r.FirstFailing)
 		case r.FirstFailing == 0:
 			note = "not breached up to the max rate probed"
-		case r.GeneratorLimited:
-			note = "generator fell behind: a floor"
 		}
 		return []string{side, fmt.Sprintf("%g/s", r.MaxRate), note}
 	}
