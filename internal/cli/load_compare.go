@@ -123,12 +123,21 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 		}
 		if cmp.MaxRate, err = load.CompareMaxRate(ctx, o.flags.prober(o.baseTS), o.flags.prober(o.tgTS), opts); err != nil {
 			if errors.Is(err, context.Canceled) {
-				return fmt.Errorf("max-rate search interrupted: no result")
+				// The latency comparison took rounds of load to get: keep it.
+				if perr := o.print(cmp, tables); perr != nil {
+					return perr
+				}
+				return fmt.Errorf("max-rate search interrupted: the latency comparison is complete, the max rate has no result")
 			}
 			return err
 		}
 		tables = append(tables, cmp.MaxRate.Table())
 	}
+	return o.print(cmp, tables)
+}
+
+// print writes the comparison in the chosen format.
+func (o *loadCompareOptions) print(cmp *load.Comparison, tables []load.Table) error {
 	out := o.f.Streams.Out
 	switch o.flags.format {
 	case outputJSON:

@@ -404,6 +404,28 @@ func TestLoadMerge(t *testing.T) {
 	}
 }
 
+// Ctrl-C during compare's max-rate search keeps the latency comparison already measured.
+func TestLoadCompareInterruptedSearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	base, target := loadServer(t, 0), loadServer(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	// One round of 2 x 500 ms, then a search up to 100000/s in 500 ms probes: the cancel
+	// lands in the search.
+	time.AfterFunc(3*time.Second, cancel)
+	var out, errOut bytes.Buffer
+	code := Run(ctx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		[]string{"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "50/s", "--rounds", "1",
+			"--duration", "500ms", "--pause", "0s", "--slo-p99", "1s"})
+	if code != ExitError || !strings.Contains(errOut.String(), "max-rate search interrupted: the latency comparison is complete") {
+		t.Errorf("exit %d stderr %q", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Comparison at 50/s, 1 interleaved rounds") {
+		t.Errorf("the comparison measured before the interrupt is lost: stdout %q", out.String())
+	}
+}
+
 // Ctrl-C (the context cancelled) stops the attack at once and still prints the report.
 func TestLoadAttackInterrupted(t *testing.T) {
 	if testing.Short() {
