@@ -154,15 +154,12 @@ func (o *canaryRunOptions) Run(ctx context.Context, c *canary.Canary) error {
 	eng := &canary.Engine{Kube: cl.Kube, Router: router, Provider: prom, Out: o.f.Streams.Out,
 		Actor: whoAmI(ctx, cl, "canary run")}
 	if o.metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		eng.Gauges = canary.NewGauges(reg)
-		l, err := net.Listen("tcp", o.metricsAddr)
+		g, stop, err := serveGauges(o.metricsAddr)
 		if err != nil {
-			return usageErrorf("--metrics-addr: %v", err)
+			return err
 		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Close()
+		defer stop()
+		eng.Gauges = g
 	}
 	phase, err := eng.Run(ctx, c, ns)
 	return runError(phase, err)
@@ -196,6 +193,20 @@ func whoAmI(ctx context.Context, cl *kube.Clients, via string) string {
 		user = r.Status.UserInfo.Username
 	}
 	return fmt.Sprintf("%s via trafficctl %s on %s", user, via, host)
+}
+
+// serveGauges serves the canary's weight and phase gauges on addr (--metrics-addr) until stop
+// is called, for Prometheus to scrape and Grafana to annotate releases with.
+func serveGauges(addr string) (g *canary.Gauges, stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	g = canary.NewGauges(reg)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, usageErrorf("--metrics-addr: %v", err)
+	}
+	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return g, func() { _ = srv.Close() }, nil
 }
 
 type canaryApexOptions struct {

@@ -3,13 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -77,15 +73,12 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
 	}
 	if o.metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		ctl.Gauges = canary.NewGauges(reg)
-		l, err := net.Listen("tcp", o.metricsAddr)
+		g, stop, err := serveGauges(o.metricsAddr)
 		if err != nil {
-			return usageErrorf("--metrics-addr: %v", err)
+			return err
 		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Close()
+		defer stop()
+		ctl.Gauges = g
 	}
 	if !o.leaderElect {
 		return ctl.Run(ctx)
