@@ -78,13 +78,39 @@ func classEscape(chars string) string {
 	return b.String()
 }
 
+// wordTrie is a byte trie of words: the regexes that exclude words are written by walking it.
+type wordTrie struct {
+	kids     map[byte]*wordTrie
+	terminal bool
+}
+
+func newWordTrie() *wordTrie { return &wordTrie{kids: map[byte]*wordTrie{}} }
+
+func (t *wordTrie) insert(w string) {
+	for i := 0; i < len(w); i++ {
+		next := t.kids[w[i]]
+		if next == nil {
+			next = newWordTrie()
+			t.kids[w[i]] = next
+		}
+		t = next
+	}
+	t.terminal = true
+}
+
+// keys are the bytes that continue t, in order, so that the regexes come out the same each run.
+func (t *wordTrie) keys() []byte {
+	keys := make([]byte, 0, len(t.kids))
+	for k := range t.kids {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // complementWords is a regex for the non-empty strings over class that are not in words.
 func complementWords(class charClass, words []string) (string, bool) {
-	type node struct {
-		kids     map[byte]*node
-		terminal bool
-	}
-	root := &node{kids: map[byte]*node{}}
+	root := newWordTrie()
 	for _, w := range words {
 		ok := w != ""
 		for i := 0; i < len(w) && ok; i++ {
@@ -96,26 +122,13 @@ func complementWords(class charClass, words []string) (string, bool) {
 			}
 			continue // not a string of the class: nothing to remove
 		}
-		n := root
-		for i := 0; i < len(w); i++ {
-			next := n.kids[w[i]]
-			if next == nil {
-				next = &node{kids: map[byte]*node{}}
-				n.kids[w[i]] = next
-			}
-			n = next
-		}
-		n.terminal = true
+		root.insert(w)
 	}
 	star := class.regex() + "*"
-	var build func(n *node, isRoot bool) string
-	build = func(n *node, isRoot bool) string {
+	var build func(n *wordTrie, isRoot bool) string
+	build = func(n *wordTrie, isRoot bool) string {
 		var alts []string
-		keys := make([]byte, 0, len(n.kids))
-		for k := range n.kids {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+		keys := n.keys()
 		for _, k := range keys {
 			alts = append(alts, regexp.QuoteMeta(string(k))+build(n.kids[k], false))
 		}
@@ -212,11 +225,7 @@ func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
 	}
 	L := len(suffix)
 	endsWith := func(s string) bool { return len(s) > L && strings.HasSuffix(s, suffix) }
-	type node struct {
-		kids     map[byte]*node
-		terminal bool
-	}
-	root := &node{kids: map[byte]*node{}}
+	root := newWordTrie()
 	for _, w := range words {
 		if w == "" || endsWith(w) {
 			continue // empty, or already excluded by the suffix
@@ -224,14 +233,7 @@ func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
 		if !isASCII(w) || strings.ContainsRune(w, '/') {
 			return "", false
 		}
-		n := root
-		for i := 0; i < len(w); i++ {
-			if n.kids[w[i]] == nil {
-				n.kids[w[i]] = &node{kids: map[byte]*node{}}
-			}
-			n = n.kids[w[i]]
-		}
-		n.terminal = true
+		root.insert(w)
 	}
 	// notS matches the length-L strings other than suffix.
 	var notS []string
@@ -299,17 +301,13 @@ func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
 			sChars += suffix[i : i+1]
 		}
 	}
-	var build func(n *node, q string) string
-	build = func(n *node, q string) string {
+	var build func(n *wordTrie, q string) string
+	build = func(n *wordTrie, q string) string {
 		var alts []string
 		if q != "" && !n.terminal && !endsWith(q) {
 			alts = append(alts, "")
 		}
-		keys := make([]byte, 0, len(n.kids))
-		for k := range n.kids {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+		keys := n.keys()
 		for _, k := range keys {
 			alts = append(alts, regexp.QuoteMeta(string(k))+build(n.kids[k], q+string(k)))
 		}
@@ -330,34 +328,19 @@ func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
 // boundedComplement is a regex for the strings of at most maxLen slash-free bytes (the empty
 // string included) that are not in words; ok is false when there is none.
 func boundedComplement(words []string, maxLen int) (string, bool) {
-	type node struct {
-		kids     map[byte]*node
-		terminal bool
-	}
-	root := &node{kids: map[byte]*node{}}
+	root := newWordTrie()
 	for _, w := range words {
-		n := root
-		for i := 0; i < len(w); i++ {
-			if n.kids[w[i]] == nil {
-				n.kids[w[i]] = &node{kids: map[byte]*node{}}
-			}
-			n = n.kids[w[i]]
-		}
-		n.terminal = true
+		root.insert(w)
 	}
 	// build returns "" with ok=false when nothing is left under n.
-	var build func(n *node, depth int) (string, bool)
-	build = func(n *node, depth int) (string, bool) {
+	var build func(n *wordTrie, depth int) (string, bool)
+	build = func(n *wordTrie, depth int) (string, bool) {
 		var alts []string
 		if !n.terminal {
 			alts = append(alts, "")
 		}
 		if depth < maxLen {
-			keys := make([]byte, 0, len(n.kids))
-			for k := range n.kids {
-				keys = append(keys, k)
-			}
-			sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+			keys := n.keys()
 			for _, k := range keys {
 				if sub, ok := build(n.kids[k], depth+1); ok {
 					alts = append(alts, regexp.QuoteMeta(string(k))+sub)
