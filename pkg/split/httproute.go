@@ -647,16 +647,20 @@ func twinRule(rule map[string]any, match HeaderMatch, to string, port int64) map
 	for _, m := range matches {
 		mm, _ := m.(map[string]any)
 		hs, _ := mm["headers"].([]any)
-		hs = slices.DeleteFunc(hs, func(h any) bool {
-			hh, _ := h.(map[string]any)
-			name, _ := hh["name"].(string)
-			return strings.EqualFold(name, match.Name)
-		})
-		mm["headers"] = append(hs, map[string]any{"type": "Exact", "name": match.Name, "value": match.Value})
+		mm["headers"] = append(withoutHeader(hs, match.Name), map[string]any{"type": "Exact", "name": match.Name, "value": match.Value})
 	}
 	twin["matches"] = matches
 	twin["backendRefs"] = mergeRefs(rule["backendRefs"], []Backend{{Service: to, Weight: 1}}, port)
 	return twin
+}
+
+// withoutHeader drops the header matches on name (header names are case-insensitive).
+func withoutHeader(hs []any, name string) []any {
+	return slices.DeleteFunc(hs, func(h any) bool {
+		hh, _ := h.(map[string]any)
+		n, _ := hh["name"].(string)
+		return strings.EqualFold(n, name)
+	})
 }
 
 // baseRule is the rule an A/B twin was copied from: the same matches without the header.
@@ -666,11 +670,7 @@ func baseRule(twin map[string]any, header string) map[string]any {
 	for _, m := range matches {
 		mm, _ := m.(map[string]any)
 		hs, _ := mm["headers"].([]any)
-		hs = slices.DeleteFunc(hs, func(h any) bool {
-			hh, _ := h.(map[string]any)
-			name, _ := hh["name"].(string)
-			return strings.EqualFold(name, header)
-		})
+		hs = withoutHeader(hs, header)
 		if len(hs) == 0 {
 			delete(mm, "headers")
 		} else {
