@@ -1,10 +1,8 @@
 package deploy_test
 
 import (
-	"flag"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,11 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/trafficctl/trafficctl/internal/golden"
 	"github.com/trafficctl/trafficctl/internal/testenv"
 	"github.com/trafficctl/trafficctl/pkg/verify"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current manifests")
 
 // kustomizations finds every directory under root holding a kustomization.yaml, so a new
 // overlay is tested without anyone remembering to list it.
@@ -53,19 +50,7 @@ func TestEmojivotoBuild(t *testing.T) {
 			for _, o := range kustomizeBuild(t, dir) {
 				fmt.Fprintf(&got, "%s %s %s/%s\n", o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName())
 			}
-			golden := filepath.Join("testdata", testName(dir)+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read %s (run with -update to create it): %v", golden, err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("objects differ from %s (run with -update if intended):\n got:\n%s\nwant:\n%s", golden, got.String(), want)
-			}
+			golden.Assert(t, filepath.Join("testdata", testName(dir)+".golden"), []byte(got.String()))
 		})
 	}
 }

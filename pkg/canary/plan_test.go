@@ -2,13 +2,11 @@ package canary
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/trafficctl/trafficctl/internal/golden"
+)
 
 func TestPlanGolden(t *testing.T) {
 	c, err := ParseFile("testdata/web.yaml")
@@ -29,17 +27,5 @@ func TestPlanGolden(t *testing.T) {
 	if err := p.Print(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden := "testdata/plan.golden"
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("plan output differs from %s (run with -update):\n%s", golden, buf.String())
-	}
+	golden.Assert(t, "testdata/plan.golden", buf.Bytes())
 }

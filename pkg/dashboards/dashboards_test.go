@@ -1,10 +1,8 @@
 package dashboards
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net"
 	"net/http"
 	"os"
@@ -22,11 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
+	"github.com/trafficctl/trafficctl/internal/golden"
 	"github.com/trafficctl/trafficctl/internal/testenv"
 	"github.com/trafficctl/trafficctl/pkg/verify"
 )
-
-var update = flag.Bool("update", false, "regenerate deploy/linkerd/grafana/dashboards from the code")
 
 const generatedDir = "../../deploy/linkerd/grafana/dashboards"
 
@@ -36,29 +33,12 @@ func TestGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.MkdirAll(generatedDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for name, d := range all {
 		got, err := JSON(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(generatedDir, name)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("read %s (run go test ./pkg/dashboards -update): %v", path, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: run go test ./pkg/dashboards -run TestGenerated -update", path)
-		}
+		golden.Assert(t, filepath.Join(generatedDir, name), got)
 	}
 	entries, err := os.ReadDir(generatedDir)
 	if err != nil {

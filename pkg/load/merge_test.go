@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/internal/golden"
 )
 
 // recorded is a report of n hits of the given latency, one every 10 ms from start.
@@ -189,7 +191,7 @@ func TestMergeReportsSeriesOnWallClock(t *testing.T) {
 	if total != int64(m.Requests) {
 		t.Errorf("series holds %d requests, the report %d", total, m.Requests)
 	}
-	golden(t, "merged-series.txt", []byte(seriesText(m)))
+	golden.Assert(t, "testdata/merged-series.txt.golden", []byte(seriesText(m)))
 
 	// The merged report keeps its series histograms: merging it again (collect, then merge
 	// with a later run) still works, and the HTML report draws latency over time.

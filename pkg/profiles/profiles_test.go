@@ -3,7 +3,6 @@ package profiles
 import (
 	"bytes"
 	"context"
-	"flag"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/golden files")
+	"github.com/trafficctl/trafficctl/internal/golden"
+)
 
 // corpusSpecs lists the contracts of the test corpus.
 func corpusSpecs(t testing.TB) []string {
@@ -47,23 +46,7 @@ func testOptions() Options {
 // checkGolden compares got with testdata/golden/name, or rewrites it under -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test -run %s -update): %v", t.Name(), err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file (go test -run '%s' -update to accept):\n--- got\n%s\n--- want\n%s", name, t.Name(), got, want)
-	}
+	golden.Assert(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // render is what `trafficctl profile` prints: warnings (stderr) as comments, then the YAML.

@@ -2,13 +2,11 @@ package split
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/trafficctl/trafficctl/internal/golden"
+)
 
 func TestPrintTableGolden(t *testing.T) {
 	tests := []struct {
@@ -44,19 +42,7 @@ func TestPrintTableGolden(t *testing.T) {
 			if err := PrintTable(&buf, tt.s); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if buf.String() != string(want) {
-				t.Errorf("PrintTable mismatch (run with -update to accept):\n--- got\n%s--- want\n%s", buf.String(), want)
-			}
+			golden.Assert(t, filepath.Join("testdata", tt.name+".golden"), buf.Bytes())
 		})
 	}
 }

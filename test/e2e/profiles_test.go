@@ -1,15 +1,12 @@
 package e2e_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
+	"github.com/trafficctl/trafficctl/internal/golden"
 )
-
-var update = flag.Bool("update", false, "regenerate checked-in files from the current code")
 
 // TestEmojivotoProfiles regenerates emojivoto's ServiceProfiles from its API contracts with
 // `trafficctl profile` and requires the checked-in copies to match, so a contract change
@@ -29,19 +26,7 @@ func TestEmojivotoProfiles(t *testing.T) {
 			if code != cli.ExitOK {
 				t.Fatalf("trafficctl profile %s: exit %d\n%s", tc.service, code, errOut)
 			}
-			path := filepath.Join(app, "profiles", tc.service+".yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read %s (run with -update): %v", path, err)
-			}
-			if string(want) != out {
-				t.Errorf("%s is stale: regenerate with go test ./test/e2e -run TestEmojivotoProfiles -update", path)
-			}
+			golden.Assert(t, filepath.Join(app, "profiles", tc.service+".yaml"), []byte(out))
 		})
 	}
 }

@@ -2,18 +2,14 @@ package job
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/trafficctl/trafficctl/internal/golden"
 	"github.com/trafficctl/trafficctl/pkg/load"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestGoldenJob(t *testing.T) {
 	objs, err := Render(Options{
@@ -34,22 +30,5 @@ func TestGoldenJob(t *testing.T) {
 		}
 		b.Write(y)
 	}
-	golden(t, "job.yaml", b.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s (run with -update if the change is intended):\n%s", name, path, got)
-	}
+	golden.Assert(t, "testdata/job.yaml.golden", b.Bytes())
 }
