@@ -42,7 +42,7 @@ fetch-crds: ## download the upstream CRDs at pinned versions (needs network)
 	scripts/fetch-crds.sh
 
 generate: ## regenerate committed generated files (protobuf Go code, dashboards, emojivoto profiles); tests check they are current
-	$(GO) run ./internal/gogen/cmd/genproto
+	$(GO) run ./internal/tools/gogen/cmd/genproto
 	$(GO) test ./pkg/dashboards -run TestGenerated -update
 	$(GO) test ./test/e2e -run TestEmojivotoProfiles -update
 

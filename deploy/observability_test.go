@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/dashboards"
 )
 
@@ -121,7 +121,7 @@ func TestTracingWired(t *testing.T) {
 	if got, _ := lookup(cfg, "receivers", "otlp", "protocols", "grpc", "endpoint").(string); !strings.HasSuffix(got, ":"+port) {
 		t.Errorf("collector's OTLP/gRPC receiver listens on %q, the proxies send to port %s", got, port)
 	}
-	// Apps exporting their own spans (internal/tracecontext) use OTLP/HTTP through the Service.
+	// Apps exporting their own spans (internal/sandbox/tracing) use OTLP/HTTP through the Service.
 	if got, _ := lookup(cfg, "receivers", "otlp", "protocols", "http", "endpoint").(string); got != "" {
 		_, httpPort, _ := net.SplitHostPort(got)
 		host, _, _ := net.SplitHostPort(endpoint)

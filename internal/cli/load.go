@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 const (
@@ -355,7 +356,7 @@ func writeReport(w io.Writer, format, title string, rep *load.Report) error {
 	case outputJSON:
 		return printStructured(w, outputJSON, rep)
 	case outputHTML:
-		return load.WriteHTML(w, load.AttackPage(title, rep))
+		return report.WriteHTML(w, load.AttackPage(title, rep))
 	default:
 		return load.WriteText(w, rep)
 	}

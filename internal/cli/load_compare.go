@@ -10,6 +10,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 type loadCompareOptions struct {
@@ -114,7 +115,7 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	tables := []load.Table{cmp.Table()}
+	tables := []report.Table{cmp.Table()}
 	if o.sloP99 > 0 {
 		opts := load.CapacityOptions{
 			SLO:   load.SLO{P99: o.sloP99, MinSuccess: o.minSuccess},
@@ -137,16 +138,16 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 }
 
 // print writes the comparison in the chosen format.
-func (o *loadCompareOptions) print(cmp *load.Comparison, tables []load.Table) error {
+func (o *loadCompareOptions) print(cmp *load.Comparison, tables []report.Table) error {
 	out := o.f.Streams.Out
 	switch o.flags.format {
 	case outputJSON:
 		return printStructured(out, outputJSON, cmp)
 	case outputHTML:
-		return load.WriteHTML(out, load.Page{
+		return report.WriteHTML(out, report.Page{
 			Title:  fmt.Sprintf("trafficctl load compare %s vs %s", o.target, o.baseline),
 			Tables: tables,
-			Charts: []load.Chart{titled(load.OverTimeChart(cmp.Baseline), "Baseline: latency over the rounds"),
+			Charts: []report.Chart{titled(load.OverTimeChart(cmp.Baseline), "Baseline: latency over the rounds"),
 				titled(load.OverTimeChart(cmp.Target), "Target: latency over the rounds")},
 		})
 	default:
@@ -159,7 +160,7 @@ func (o *loadCompareOptions) print(cmp *load.Comparison, tables []load.Table) er
 	}
 }
 
-func titled(c load.Chart, title string) load.Chart {
+func titled(c report.Chart, title string) report.Chart {
 	c.Title = title
 	return c
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 type loadJobOptions struct {
@@ -214,7 +215,7 @@ func (o *loadCollectOptions) Run(ctx context.Context, name string) error {
 	case outputHTML:
 		p := load.AttackPage(title, res.Report)
 		p.Tables = append(p.Tables, load.ThresholdTable(res.Thresholds))
-		err = load.WriteHTML(out, p)
+		err = report.WriteHTML(out, p)
 	default:
 		fmt.Fprintf(out, "%d attackers merged\n", res.Replicas)
 		err = load.WriteText(out, res.Report)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 type loadRunOptions struct {
@@ -129,7 +130,7 @@ func (o *loadRunOptions) Run(ctx context.Context) error {
 	case outputJSON:
 		werr = printStructured(o.f.Streams.Out, outputJSON, res)
 	case outputHTML:
-		werr = load.WriteHTML(o.f.Streams.Out, load.ScenarioPage(title, res))
+		werr = report.WriteHTML(o.f.Streams.Out, load.ScenarioPage(title, res))
 	default:
 		werr = load.WriteText(o.f.Streams.Out, res.Total)
 		for _, t := range load.ScenarioTables(res) {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // probeFlags are shared by sweep and capacity: one target and a probe duration.
@@ -170,7 +171,7 @@ func (o *loadSweepOptions) Run(ctx context.Context) error {
 	case outputJSON:
 		err = printStructured(o.f.Streams.Out, outputJSON, map[string]any{"by": what, "probes": probes})
 	case outputHTML:
-		err = load.WriteHTML(o.f.Streams.Out, load.Page{Title: title, Tables: []load.Table{table}, Charts: []load.Chart{
+		err = report.WriteHTML(o.f.Streams.Out, report.Page{Title: title, Tables: []report.Table{table}, Charts: []report.Chart{
 			load.LatencyChart("Latency vs "+what, xlabel, probes, x),
 			load.ThroughputChart("Throughput vs "+what, xlabel, probes, x),
 		}})
@@ -302,10 +303,10 @@ func writeCapacity(w io.Writer, format, url string, res *load.CapacityResult) er
 	case outputJSON:
 		return printStructured(w, outputJSON, res)
 	case outputHTML:
-		return load.WriteHTML(w, load.Page{
+		return report.WriteHTML(w, report.Page{
 			Title:  "trafficctl load capacity " + url,
-			Tables: []load.Table{{Title: "Verdict", Rows: [][]string{{verdict}}}, table},
-			Charts: []load.Chart{load.LatencyChart("Latency vs rate", "requests per second", sortedByRate(res.Probes), rateX),
+			Tables: []report.Table{{Title: "Verdict", Rows: [][]string{{verdict}}}, table},
+			Charts: []report.Chart{load.LatencyChart("Latency vs rate", "requests per second", sortedByRate(res.Probes), rateX),
 				load.ThroughputChart("Throughput vs rate", "requests per second", sortedByRate(res.Probes), rateX)},
 		})
 	default:

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
 )
 

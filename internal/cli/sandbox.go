@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trafficctl/trafficctl/internal/dataplane"
-	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/sandbox"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/proxy"
 )
 
 func newSandboxCommand(f *Factory) *cobra.Command {
@@ -65,7 +65,7 @@ type sandboxUpOptions struct {
 }
 
 func newSandboxUpCommand(f *Factory) *cobra.Command {
-	o := &sandboxUpOptions{f: f, o: sandbox.Options{Replicas: sandbox.DefaultReplicas}, balance: string(dataplane.BalanceEWMA)}
+	o := &sandboxUpOptions{f: f, o: sandbox.Options{Replicas: sandbox.DefaultReplicas}, balance: string(proxy.BalanceEWMA)}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the sandbox (stopping one left running first)",
@@ -95,7 +95,7 @@ func (o *sandboxUpOptions) Validate() error {
 	if o.o.Replicas < 1 || o.o.Replicas > 10 {
 		return usageErrorf("--replicas %d: use 1 to 10", o.o.Replicas)
 	}
-	b, err := dataplane.ParseBalance(o.balance)
+	b, err := proxy.ParseBalance(o.balance)
 	if err != nil {
 		return usageErrorf("--balance: %v", err)
 	}
@@ -301,7 +301,7 @@ func newSandboxBalanceCommand(f *Factory) *cobra.Command {
 		Example: `  trafficctl sandbox balance round-robin`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := dataplane.ParseBalance(args[0])
+			b, err := proxy.ParseBalance(args[0])
 			if err != nil {
 				return usageErrorf("%v", err)
 			}

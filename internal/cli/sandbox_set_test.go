@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/sandbox"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
 )
 
 // knobsServer serves one replica's fault knobs, as the demo app's admin endpoint does.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 )
 
 func TestTopologyErrors(t *testing.T) {

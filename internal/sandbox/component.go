@@ -12,9 +12,9 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/trafficctl/trafficctl/internal/dataplane"
-	"github.com/trafficctl/trafficctl/internal/demoapp"
-	"github.com/trafficctl/trafficctl/internal/tracecontext"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/proxy"
+	"github.com/trafficctl/trafficctl/internal/sandbox/tracing"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
@@ -47,13 +47,13 @@ type ComponentSpec struct {
 	Voting  string `json:"voting,omitempty"`
 
 	// Data plane: the apex it fronts, read from the API server of Kubeconfig.
-	Kubeconfig    string               `json:"kubeconfig,omitempty"`
-	Namespace     string               `json:"namespace,omitempty"`
-	Apex          string               `json:"apex,omitempty"`
-	Client        string               `json:"client,omitempty"`
-	Upstreams     []dataplane.Upstream `json:"upstreams,omitempty"`
-	Balance       dataplane.Balance    `json:"balance,omitempty"`
-	MetricsListen string               `json:"metricsListen,omitempty"`
+	Kubeconfig    string           `json:"kubeconfig,omitempty"`
+	Namespace     string           `json:"namespace,omitempty"`
+	Apex          string           `json:"apex,omitempty"`
+	Client        string           `json:"client,omitempty"`
+	Upstreams     []proxy.Upstream `json:"upstreams,omitempty"`
+	Balance       proxy.Balance    `json:"balance,omitempty"`
+	MetricsListen string           `json:"metricsListen,omitempty"`
 	// Hops are the data plane's gRPC routes from web to emoji-svc and voting-svc.
 	Hops []Hop `json:"hops,omitempty"`
 }
@@ -65,8 +65,8 @@ type ComponentSpec struct {
 // before the data plane, which needs web's addresses) knows the address from the start.
 type Hop struct {
 	// Client is the calling web Deployment.
-	Client   string             `json:"client"`
-	Upstream dataplane.Upstream `json:"upstream"`
+	Client   string         `json:"client"`
+	Upstream proxy.Upstream `json:"upstream"`
 	// Port is the Service's port, part of the authority label.
 	Port int    `json:"port"`
 	FD   int    `json:"fd"`
@@ -151,12 +151,12 @@ func serveWeb(ctx context.Context, spec ComponentSpec) error {
 	}
 	defer shutdownTracer(tr)
 	web := demoapp.NewWeb(emoji, voting, demoapp.NewKnobs(spec.Behaviour), spec.Version, spec.Name)
-	traced := tracecontext.New(tracecontext.WithTracer(tr)).Handler(web)
+	traced := tracing.New(tracing.WithTracer(tr)).Handler(web)
 	return serveHTTP(ctx, spec, []net.Listener{l}, []http.Handler{traced})
 }
 
 // startTracer returns nil (propagation only) unless spec names a collector.
-func startTracer(ctx context.Context, spec ComponentSpec) (*tracecontext.Tracer, error) {
+func startTracer(ctx context.Context, spec ComponentSpec) (*tracing.Tracer, error) {
 	if spec.OTLPEndpoint == "" {
 		return nil, nil
 	}
@@ -164,7 +164,7 @@ func startTracer(ctx context.Context, spec ComponentSpec) (*tracecontext.Tracer,
 	if spec.Kind != KindWeb {
 		service += "-svc"
 	}
-	tr, err := tracecontext.NewTracer(ctx, spec.OTLPEndpoint, service, spec.Version)
+	tr, err := tracing.NewTracer(ctx, spec.OTLPEndpoint, service, spec.Version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: trace exporter for %s: %w", spec.Name, spec.OTLPEndpoint, err)
 	}
@@ -172,7 +172,7 @@ func startTracer(ctx context.Context, spec ComponentSpec) (*tracecontext.Tracer,
 }
 
 // shutdownTracer flushes the spans still buffered when the component stops.
-func shutdownTracer(tr *tracecontext.Tracer) {
+func shutdownTracer(tr *tracing.Tracer) {
 	if tr == nil {
 		return
 	}
@@ -190,9 +190,9 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return err
 	}
-	metrics := dataplane.NewMetrics()
+	metrics := proxy.NewMetrics()
 	l := &live{c: c, ns: spec.Namespace, apex: spec.Apex}
-	p, err := dataplane.NewProxy(dataplane.ProxyConfig{Namespace: spec.Namespace, Client: spec.Client,
+	p, err := proxy.NewProxy(proxy.ProxyConfig{Namespace: spec.Namespace, Client: spec.Client,
 		Authority: authority(spec.Apex, spec.Namespace, 80), Upstreams: spec.Upstreams, Split: l.Split, Policy: l.Policy,
 		Balance: spec.Balance, Metrics: metrics})
 	if err != nil {
@@ -220,8 +220,8 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 		// A gRPC hop has one version: it follows no split, only its Service's policy
 		// (ServiceProfile routes, retry, timeout and failure accrual annotations).
 		hl := &live{c: c, ns: spec.Namespace, apex: h.Upstream.Service}
-		hp, err := dataplane.NewProxy(dataplane.ProxyConfig{Namespace: spec.Namespace, Client: h.Client,
-			Authority: authority(h.Upstream.Service, spec.Namespace, h.Port), Upstreams: []dataplane.Upstream{h.Upstream},
+		hp, err := proxy.NewProxy(proxy.ProxyConfig{Namespace: spec.Namespace, Client: h.Client,
+			Authority: authority(h.Upstream.Service, spec.Namespace, h.Port), Upstreams: []proxy.Upstream{h.Upstream},
 			Split: noSplit, Policy: hl.Policy, Balance: spec.Balance, H2C: true, Metrics: metrics, Refresh: time.Second})
 		if err != nil {
 			closeAll(append(ls, hopLs...))
@@ -236,7 +236,7 @@ func serveDataPlane(ctx context.Context, spec ComponentSpec) error {
 	admin.Handle("/metrics", metrics.Handler())
 	admin.HandleFunc(BalancePath, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			b, err := dataplane.ParseBalance(r.URL.Query().Get("mode"))
+			b, err := proxy.ParseBalance(r.URL.Query().Get("mode"))
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/dataplane"
-	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/proxy"
 )
 
 // SetBehaviour changes the fault knobs of a demo app Deployment's replicas while they run: all
@@ -121,7 +121,7 @@ func replicaRange(n int) string {
 }
 
 // SetBalance changes the data plane's replica balancing.
-func SetBalance(ctx context.Context, st *State, b dataplane.Balance) error {
+func SetBalance(ctx context.Context, st *State, b proxy.Balance) error {
 	_, err := post(ctx, "http://"+st.Metrics+BalancePath+"?mode="+url.QueryEscape(string(b)))
 	return err
 }

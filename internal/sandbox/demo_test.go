@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/canary"
 )
 

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/trafficctl/trafficctl/internal/dataplane"
+	"github.com/trafficctl/trafficctl/internal/sandbox/proxy"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
@@ -48,7 +48,7 @@ func (l *live) profile(ctx context.Context) (*unstructured.Unstructured, error) 
 	return sp, nil
 }
 
-// Split implements dataplane.SplitFunc.
+// Split implements proxy.SplitFunc.
 func (l *live) Split(ctx context.Context) (*split.Split, error) {
 	sp, err := l.profile(ctx)
 	if err != nil {
@@ -106,14 +106,14 @@ func dstOverrides(sp *unstructured.Unstructured) []split.Backend {
 	return out
 }
 
-// Policy implements dataplane.PolicyFunc: the ServiceProfile's routes when it has any, else the
+// Policy implements proxy.PolicyFunc: the ServiceProfile's routes when it has any, else the
 // Service's retry and timeout annotations; failure accrual always comes from the Service.
-func (l *live) Policy(ctx context.Context) (*dataplane.Policy, error) {
+func (l *live) Policy(ctx context.Context) (*proxy.Policy, error) {
 	svc, err := l.c.Kube.CoreV1().Services(l.ns).Get(ctx, l.apex, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("get Service %s/%s: %w", l.ns, l.apex, err)
 	}
-	ann, err := dataplane.AnnotationPolicy("Service "+l.ns+"/"+l.apex, svc.Annotations)
+	ann, err := proxy.AnnotationPolicy("Service "+l.ns+"/"+l.apex, svc.Annotations)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (l *live) Policy(ctx context.Context) (*dataplane.Policy, error) {
 	if err != nil || sp == nil {
 		return ann, err
 	}
-	p, _, err := dataplane.ProfilePolicy(sp)
+	p, _, err := proxy.ProfilePolicy(sp)
 	if err != nil {
 		return nil, fmt.Errorf("ServiceProfile %s: %w", sp.GetName(), err)
 	}

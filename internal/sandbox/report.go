@@ -15,6 +15,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/pkg/canary"
 	"github.com/trafficctl/trafficctl/pkg/load"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // Files the demo (scripts/demo.sh) leaves in its output directory for the report.
@@ -34,7 +35,7 @@ var BalanceModes = []string{"round-robin", "ewma"}
 // Missing parts are left out; a report with nothing in it is an error.
 func WriteReport(dir string) (string, [][]string, error) {
 	var sections []section
-	summary := load.Table{Title: "What happened", Header: []string{"step", "outcome"}}
+	summary := report.Table{Title: "What happened", Header: []string{"step", "outcome"}}
 	found := 0
 
 	var res load.ScenarioResult
@@ -49,8 +50,8 @@ func WriteReport(dir string) (string, [][]string, error) {
 		summary.Rows = append(summary.Rows, []string{"load scenario " + res.Name, fmt.Sprintf("%d requests, %.2f%% success, p99 %s: %s",
 			res.Total.Requests, res.Total.Success*100, res.Total.RawLatencies.P99.Round(10*time.Microsecond), verdict)})
 		sections = append(sections, section{Title: "Load scenario " + res.Name,
-			Tables: append([]load.Table{load.SummaryTable("Totals", res.Total)}, load.ScenarioTables(&res)...),
-			Charts: []load.Chart{load.OverTimeChart(res.Total)}})
+			Tables: append([]report.Table{load.SummaryTable("Totals", res.Total)}, load.ScenarioTables(&res)...),
+			Charts: []report.Chart{load.OverTimeChart(res.Total)}})
 	}
 
 	var history []canary.Entry
@@ -64,12 +65,12 @@ func WriteReport(dir string) (string, [][]string, error) {
 		}
 		sections = append(sections, section{Title: "Canary releases of web-v2",
 			Note:   "A broken web-v2 (20% HTTP 500) is rolled back at the first step; a healthy one is promoted step by step. Weights are written as a TrafficSplit, which the data plane follows live; success rates are Linkerd's response_total counters in Prometheus.",
-			Charts: []load.Chart{weightChart(runs), successChart(runs)},
-			Tables: []load.Table{auditTable(history)}})
+			Charts: []report.Chart{weightChart(runs), successChart(runs)},
+			Tables: []report.Table{auditTable(history)}})
 	}
 
-	bal := load.Table{Title: "Balancing with one slow replica", Header: []string{"balancing", "requests", "success", "p50", "p90", "p99", "mean", "slow replica's share"}}
-	over := load.Chart{Title: "Balancing with one slow replica: p99 latency over time", XLabel: "seconds since start", YLabel: "p99 latency (ms)"}
+	bal := report.Table{Title: "Balancing with one slow replica", Header: []string{"balancing", "requests", "success", "p50", "p90", "p99", "mean", "slow replica's share"}}
+	over := report.Chart{Title: "Balancing with one slow replica: p99 latency over time", XLabel: "seconds since start", YLabel: "p99 latency (ms)"}
 	var p99s []time.Duration
 	var shares []string
 	for _, mode := range BalanceModes {
@@ -85,10 +86,10 @@ func WriteReport(dir string) (string, [][]string, error) {
 		l := rep.RawLatencies
 		bal.Rows = append(bal.Rows, []string{mode, strconv.FormatUint(rep.Requests, 10), fmt.Sprintf("%.2f%%", rep.Success*100),
 			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Mean), share})
-		s := load.Series{Name: mode}
+		s := report.Series{Name: mode}
 		for _, iv := range rep.Series {
 			if iv.Requests > 0 {
-				s.Points = append(s.Points, load.Point{X: iv.Offset.Seconds(), Y: float64(iv.P99) / float64(time.Millisecond)})
+				s.Points = append(s.Points, report.Point{X: iv.Offset.Seconds(), Y: float64(iv.P99) / float64(time.Millisecond)})
 			}
 		}
 		over.Series = append(over.Series, s)
@@ -99,7 +100,7 @@ func WriteReport(dir string) (string, [][]string, error) {
 		found++
 		sections = append(sections, section{Title: "Latency-aware balancing",
 			Note:   "web-v2-0 answers 80 ms slower than its two siblings. Round robin keeps sending it a third of the requests; peak-EWMA with power of two choices (Linkerd's balancer) sends it almost none.",
-			Tables: []load.Table{bal}, Charts: []load.Chart{over}})
+			Tables: []report.Table{bal}, Charts: []report.Chart{over}})
 		if len(p99s) == 2 {
 			summary.Rows = append(summary.Rows, []string{"balancing, one replica slow", fmt.Sprintf("round robin: p99 %s, slow replica served %s; peak EWMA: p99 %s, slow replica served %s",
 				ms(p99s[0]), shares[0], ms(p99s[1]), shares[1])})
@@ -108,13 +109,13 @@ func WriteReport(dir string) (string, [][]string, error) {
 	if found == 0 {
 		return "", nil, fmt.Errorf("no demo results (%s, %s, %s*.json) in %s: run scripts/demo.sh (make demo)", ReportLoad, ReportHistory, ReportBalancePrefix, dir)
 	}
-	sections = append([]section{{Title: "Summary", Tables: []load.Table{summary}}}, sections...)
+	sections = append([]section{{Title: "Summary", Tables: []report.Table{summary}}}, sections...)
 	path := filepath.Join(dir, ReportFile)
 	f, err := os.Create(path)
 	if err != nil {
 		return "", nil, fmt.Errorf("create report: %w", err)
 	}
-	if err := reportTmpl.Execute(f, report{Title: "trafficctl sandbox demo", Generated: time.Now().UTC().Format(time.RFC3339), Sections: sections}); err != nil {
+	if err := reportTmpl.Execute(f, demoReport{Title: "trafficctl sandbox demo", Generated: time.Now().UTC().Format(time.RFC3339), Sections: sections}); err != nil {
 		f.Close()
 		return "", nil, fmt.Errorf("write report: %w", err)
 	}
@@ -124,18 +125,18 @@ func WriteReport(dir string) (string, [][]string, error) {
 // section is one part of the report: a heading, a note, tables and charts.
 type section struct {
 	Title, Note string
-	Tables      []load.Table
-	Charts      []load.Chart
+	Tables      []report.Table
+	Charts      []report.Chart
 }
 
-type report struct {
+type demoReport struct {
 	Title, Generated string
 	Sections         []section
 }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	// Every text in the SVG is escaped by Chart.SVG.
-	"svg": func(c load.Chart) template.HTML { return template.HTML(c.SVG()) },
+	"svg": func(c report.Chart) template.HTML { return template.HTML(c.SVG()) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -201,14 +202,14 @@ func canaryRuns(h []canary.Entry) []canaryRun {
 }
 
 // weightChart draws each run's canary weight over time as steps.
-func weightChart(runs []canaryRun) load.Chart {
-	c := load.Chart{Title: "Canary timeline: traffic to web-v2", XLabel: "seconds since the first canary started", YLabel: "canary weight (%)"}
+func weightChart(runs []canaryRun) report.Chart {
+	c := report.Chart{Title: "Canary timeline: traffic to web-v2", XLabel: "seconds since the first canary started", YLabel: "canary weight (%)"}
 	t0 := runs[0].entries[0].Time
 	for i, r := range runs {
-		s := load.Series{Name: fmt.Sprintf("run %d: %s", i+1, r.entries[len(r.entries)-1].Phase)}
+		s := report.Series{Name: fmt.Sprintf("run %d: %s", i+1, r.entries[len(r.entries)-1].Phase)}
 		for _, e := range r.entries {
 			x := e.Time.Sub(t0).Seconds()
-			s.Points = append(s.Points, load.Point{X: x, Y: float64(e.WeightBefore)}, load.Point{X: x, Y: float64(e.WeightAfter)})
+			s.Points = append(s.Points, report.Point{X: x, Y: float64(e.WeightBefore)}, report.Point{X: x, Y: float64(e.WeightAfter)})
 		}
 		c.Series = append(c.Series, s)
 	}
@@ -216,15 +217,15 @@ func weightChart(runs []canaryRun) load.Chart {
 }
 
 // successChart draws the canary's success rate as each analysis measured it.
-func successChart(runs []canaryRun) load.Chart {
-	c := load.Chart{Title: "Canary timeline: web-v2 success rate at each analysis", XLabel: "seconds since the first canary started", YLabel: "success rate (%)"}
+func successChart(runs []canaryRun) report.Chart {
+	c := report.Chart{Title: "Canary timeline: web-v2 success rate at each analysis", XLabel: "seconds since the first canary started", YLabel: "success rate (%)"}
 	t0 := runs[0].entries[0].Time
 	for i, r := range runs {
-		s := load.Series{Name: fmt.Sprintf("run %d", i+1)}
+		s := report.Series{Name: fmt.Sprintf("run %d", i+1)}
 		for _, e := range r.entries {
 			for _, ch := range e.Checks {
 				if ch.Metric == "success-rate" && ch.Value != nil {
-					s.Points = append(s.Points, load.Point{X: e.Time.Sub(t0).Seconds(), Y: *ch.Value})
+					s.Points = append(s.Points, report.Point{X: e.Time.Sub(t0).Seconds(), Y: *ch.Value})
 				}
 			}
 		}
@@ -233,8 +234,8 @@ func successChart(runs []canaryRun) load.Chart {
 	return c
 }
 
-func auditTable(h []canary.Entry) load.Table {
-	t := load.Table{Title: "Canary audit log (hash-chained, from the rollout's ConfigMap)",
+func auditTable(h []canary.Entry) report.Table {
+	t := report.Table{Title: "Canary audit log (hash-chained, from the rollout's ConfigMap)",
 		Header: []string{"#", "time", "event", "weight", "phase", "verdict", "checks", "reason", "hash"}}
 	for _, e := range h {
 		var checks []string

@@ -1,7 +1,7 @@
 // Package sandbox runs the whole product on one machine, on 127.0.0.1 only: a real
 // kube-apiserver and etcd with the upstream CRDs, a real Prometheus, the Emojivoto-compatible
-// demo app (internal/demoapp) in versions v1 and v2 with N replica processes each, and the
-// data plane stand-in (internal/dataplane) that sends web-svc's traffic where the live split
+// demo app (internal/sandbox/demoapp) in versions v1 and v2 with N replica processes each, and the
+// data plane stand-in (internal/sandbox/proxy) that sends web-svc's traffic where the live split
 // says, carries web's gRPC calls to emoji-svc and voting-svc, and exports Linkerd's metrics for
 // both (so `trafficctl topology` draws vote-bot -> web -> emoji and voting). Every process is detached and recorded by a PID file in
 // the state directory, so `down` (or the next `up`, after a crash) stops exactly them.
@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/dataplane"
 	"github.com/trafficctl/trafficctl/internal/localk8s"
+	"github.com/trafficctl/trafficctl/internal/sandbox/proxy"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
@@ -64,7 +64,7 @@ type Options struct {
 	// WebPort is the 127.0.0.1 port of web-svc, the data plane's entry (0 picks a free one).
 	WebPort int
 	// Balance is the data plane's replica balancing.
-	Balance dataplane.Balance
+	Balance proxy.Balance
 	// OTLPEndpoint is the host:port of an OTLP/HTTP collector (for example an OpenTelemetry
 	// collector or Jaeger on :4318) that the demo app sends its spans to; empty exports none.
 	OTLPEndpoint string
@@ -128,7 +128,7 @@ func (o *Options) defaults() error {
 		o.Replicas = DefaultReplicas
 	}
 	if o.Balance == "" {
-		o.Balance = dataplane.BalanceEWMA
+		o.Balance = proxy.BalanceEWMA
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -281,7 +281,7 @@ func startApp(o Options, st *State) error {
 	if err != nil {
 		return err
 	}
-	grpcUps := []dataplane.Upstream{
+	grpcUps := []proxy.Upstream{
 		{Service: "emoji-svc", Deployment: "emoji", Replicas: emoji[:1], Pods: []string{"emoji-svc"}},
 		{Service: "voting-svc", Deployment: "voting", Replicas: voting[:1], Pods: []string{"voting-svc"}},
 	}
@@ -311,9 +311,9 @@ func startApp(o Options, st *State) error {
 			hopAddr[v+"/"+up.Service] = l.Addr().String()
 		}
 	}
-	var ups []dataplane.Upstream
+	var ups []proxy.Upstream
 	for _, v := range []string{"v1", "v2"} {
-		up := dataplane.Upstream{Service: "web-" + v, Deployment: "web-" + v}
+		up := proxy.Upstream{Service: "web-" + v, Deployment: "web-" + v}
 		for i := range o.Replicas {
 			name := fmt.Sprintf("web-%s-%d", v, i)
 			addrs, err := run(ComponentSpec{Name: name, Kind: KindWeb, Version: v, Emoji: hopAddr[v+"/emoji-svc"], Voting: hopAddr[v+"/voting-svc"],

@@ -22,9 +22,10 @@ import (
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
-	"github.com/trafficctl/trafficctl/internal/demoapp"
+
 	"github.com/trafficctl/trafficctl/internal/localk8s"
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/split"
 	"github.com/trafficctl/trafficctl/pkg/topology"

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/demoapp"
 	"github.com/trafficctl/trafficctl/internal/localk8s"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
 )
 
 // ComponentStatus is one process as `sandbox status` shows it.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/tracecontext/otlptest"
+	"github.com/trafficctl/trafficctl/internal/testing/otlptest"
 )
 
 // serveInProcess runs one component in this process and returns its first address.

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
-	"github.com/trafficctl/trafficctl/internal/dataplane"
+	"github.com/trafficctl/trafficctl/internal/testing/metricsim"
 	"github.com/trafficctl/trafficctl/pkg/canary"
 )
 
 // TestE2ECLIControl drives a rollout with the commands a person uses: run in the foreground,
 // status, pause, resume, abort, history; abort must roll back at once and make run exit 3.
 func TestE2ECLIControl(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
 	file := w.specFile(2*time.Minute, "  gates: [10]\n")
 	type result struct {
 		code        int

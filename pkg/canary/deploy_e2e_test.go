@@ -19,8 +19,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
-	"github.com/trafficctl/trafficctl/internal/dataplane"
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/metricsim"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/canary"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
@@ -96,7 +96,7 @@ func TestE2EDeployManifestsAndRBAC(t *testing.T) {
 		}
 	}
 
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
 	spec, err := os.ReadFile(w.specFile(2*time.Minute, ""))
 	if err != nil {
 		t.Fatal(err)

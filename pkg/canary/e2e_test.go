@@ -21,8 +21,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
-	"github.com/trafficctl/trafficctl/internal/dataplane"
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/metricsim"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/canary"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/metrics"
@@ -39,12 +39,12 @@ type world struct {
 	ns     string
 	cl     *kube.Clients
 	router split.Router
-	dp     *dataplane.Server
+	dp     *metricsim.Server
 	prom   string
 	stop   func() error
 }
 
-func newWorld(t *testing.T, canaryBehaviour dataplane.Behaviour, canaryAvailable bool) *world {
+func newWorld(t *testing.T, canaryBehaviour metricsim.Behaviour, canaryAvailable bool) *world {
 	t.Helper()
 	env := testenv.Require(t)
 	ns := env.Namespace(t)
@@ -68,9 +68,9 @@ func newWorld(t *testing.T, canaryBehaviour dataplane.Behaviour, canaryAvailable
 		t.Fatal(err)
 	}
 	w.router = r
-	w.dp, err = dataplane.New(dataplane.Config{Namespace: ns, RPS: 100, Weights: dataplane.RouterWeights(r, ns, apex),
-		Backends: []dataplane.Backend{
-			{Service: "web-v1", Deployment: "web-v1", Behaviour: dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 20}},
+	w.dp, err = metricsim.New(metricsim.Config{Namespace: ns, RPS: 100, Weights: metricsim.RouterWeights(r, ns, apex),
+		Backends: []metricsim.Backend{
+			{Service: "web-v1", Deployment: "web-v1", Behaviour: metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 20}},
 			{Service: "web-v2", Deployment: "web-v2", Behaviour: canaryBehaviour},
 		}})
 	if err != nil {
@@ -236,7 +236,7 @@ func checkSteps(t *testing.T, h []canary.Entry, steps []int) (maxWeight int) {
 }
 
 func TestE2EBrokenCanaryRolledBack(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 1, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 1, LatencyMS: 20}, true)
 	start := time.Now()
 	phase, _ := w.run(w.spec(time.Minute, ""))
 	took := time.Since(start)
@@ -265,18 +265,18 @@ func TestE2EBrokenCanaryRolledBack(t *testing.T) {
 // requests: the broken run's last failures, served after Prometheus's last scrape, must not land
 // in the new run's first step.
 func TestE2EFixedCanaryRightAfterRollback(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 1, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 1, LatencyMS: 20}, true)
 	if phase, _ := w.run(w.spec(time.Minute, "")); phase != canary.PhaseRolledBack {
 		t.Fatalf("broken canary: phase %s, want RolledBack", phase)
 	}
-	w.dp.Set("web-v2", dataplane.Behaviour{ErrorRate: 0, LatencyMS: 20})
+	w.dp.Set("web-v2", metricsim.Behaviour{ErrorRate: 0, LatencyMS: 20})
 	if phase, out := w.run(w.spec(time.Minute, "")); phase != canary.PhasePromoted {
 		t.Fatalf("fixed canary: phase %s, want Promoted:\n%s", phase, out)
 	}
 }
 
 func TestE2EHealthyPromotedWithGateAndAvailability(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 25}, false)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 25}, false)
 	c := w.spec(2*time.Minute, "  gates: [50]\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -352,7 +352,7 @@ func TestE2EHealthyPromotedWithGateAndAvailability(t *testing.T) {
 }
 
 func TestE2ESlowCanaryRolledBack(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 450}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 450}, true)
 	phase, _ := w.run(w.spec(time.Minute, ""))
 	if phase != canary.PhaseRolledBack {
 		t.Fatalf("phase %s, want RolledBack", phase)
@@ -368,7 +368,7 @@ func TestE2ESlowCanaryRolledBack(t *testing.T) {
 }
 
 func TestE2ENoDataHeld(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
 	// The canary's proxies export nothing under the name the spec uses.
 	c := w.spec(10*time.Second, "")
 	c.Spec.Canary.Deployment = "web-v2-unmeshed"
@@ -399,7 +399,7 @@ func TestE2ENoDataHeld(t *testing.T) {
 }
 
 func TestE2EPrometheusStoppedHeld(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
 	c := w.spec(20*time.Second, "")
 	ctx := context.Background()
 	go func() {
@@ -438,7 +438,7 @@ func TestE2EPrometheusStoppedHeld(t *testing.T) {
 // at arbitrary moments and starts it again until the rollout ends; the audit log must show
 // every step once, each after a passing analysis.
 func TestE2EKilledAndResumed(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.001, LatencyMS: 20}, true)
 	file := w.specFile(3*time.Minute, "  gates: [50]\n")
 	kills := 0
 	approved := false
@@ -525,7 +525,7 @@ func runCLI(t *testing.T, w *world, args ...string) (int, string, string) {
 }
 
 func TestE2EBadInputChangesNothing(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0, LatencyMS: 20}, true)
 	nothingChanged := func(t *testing.T) {
 		t.Helper()
 		if _, err := w.router.Get(context.Background(), w.ns, apex); !errors.Is(err, split.ErrNotFound) {
@@ -612,7 +612,7 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 // TestE2EQueriesReturnData checks every built-in query and the example spec's custom query
 // against the real Prometheus on the stand-in's metrics.
 func TestE2EQueriesReturnData(t *testing.T) {
-	w := newWorld(t, dataplane.Behaviour{ErrorRate: 0.01, LatencyMS: 120}, true)
+	w := newWorld(t, metricsim.Behaviour{ErrorRate: 0.01, LatencyMS: 120}, true)
 	ctx := context.Background()
 	if _, err := w.router.SetWeights(ctx, w.ns, apex, []split.Backend{{Service: "web-v1", Weight: 50}, {Service: "web-v2", Weight: 50}}, split.SetOptions{}); err != nil {
 		t.Fatal(err)
@@ -652,7 +652,7 @@ func TestE2EQueriesReturnData(t *testing.T) {
 		}
 	}
 	// Stable without failures still gives 0 failures, not "no data".
-	w.dp.Set("web-v1", dataplane.Behaviour{LatencyMS: 20})
+	w.dp.Set("web-v1", metricsim.Behaviour{LatencyMS: 20})
 	if _, err := prom.Query(ctx, metrics.FailuresQuery(metrics.Target{Namespace: w.ns, Deployment: "web-v1"}), time.Time{}); err != nil {
 		t.Errorf("failures of the stable version: %v", err)
 	}

@@ -3,7 +3,7 @@ package dashboards
 import (
 	"testing"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // Comparison is the cost of the target relative to the baseline at equal load (the mesh tax
@@ -103,7 +105,7 @@ func Compare(ctx context.Context, a *Attacker, baseline, target *TargetSet, rate
 }
 
 // Table is the comparison side by side.
-func (c *Comparison) Table() Table {
+func (c *Comparison) Table() report.Table {
 	t := BreakdownTable(fmt.Sprintf("Comparison at %g/s, %d interleaved rounds", c.Rate, c.Rounds), "side",
 		[]Breakdown{{Name: "baseline", Report: c.Baseline}, {Name: "target", Report: c.Target}})
 	d := func(v time.Duration) string { return fmt.Sprintf("%+.2f ms", ms(v)) }
@@ -113,7 +115,7 @@ func (c *Comparison) Table() Table {
 
 // Table is the max-rate comparison, one row per side and the delta, with a note for a side
 // whose figure is not the target's capacity: the SLO never met, or the generator fell behind.
-func (m *MaxRateComparison) Table() Table {
+func (m *MaxRateComparison) Table() report.Table {
 	row := func(side string, r *CapacityResult) []string {
 		note := ""
 		switch {
@@ -127,7 +129,7 @@ func (m *MaxRateComparison) Table() Table {
 		}
 		return []string{side, fmt.Sprintf("%g/s", r.MaxRate), note}
 	}
-	return Table{
+	return report.Table{
 		Title:  "Max rate under " + m.SLO.String(),
 		Header: []string{"side", "max rate", "note"},
 		Rows: [][]string{

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trafficctl/trafficctl/internal/golden"
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
 )
 
 func TestGoldenTextReport(t *testing.T) {

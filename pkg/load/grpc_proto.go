@@ -11,7 +11,7 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/trafficctl/trafficctl/internal/protosrc"
+	"github.com/trafficctl/trafficctl/pkg/internal/protosrc"
 )
 
 // ErrBadProto is wrapped by errors about .proto files that cannot be read or compiled.

@@ -2,63 +2,19 @@ package load
 
 import (
 	"fmt"
-	"html/template"
-	"io"
 	"time"
+
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
-
-// Table is a titled grid of cells for the HTML and text reports.
-type Table struct {
-	Title  string
-	Header []string
-	Rows   [][]string
-}
-
-// Page is a self-contained HTML report: tables and inline SVG charts, no script, no network.
-type Page struct {
-	Title  string
-	Tables []Table
-	Charts []Chart
-}
-
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	// Every text in the SVG is escaped when it is built.
-	"svg": func(c Chart) template.HTML { return template.HTML(c.SVG()) },
-}).Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>{{.Title}}</title>
-<style>
-body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
-table{border-collapse:collapse;margin:8px 0}
-td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;font-size:13px}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-figure{margin:16px 0}
-</style></head>
-<body>
-<h1>{{.Title}}</h1>
-{{range .Tables}}<h2>{{.Title}}</h2>
-<table>{{if .Header}}<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>{{end}}
-{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
-{{end}}{{range .Charts}}<figure>{{svg .}}</figure>
-{{end}}</body></html>
-`))
-
-// WriteHTML renders p.
-func WriteHTML(w io.Writer, p Page) error {
-	return pageTmpl.Execute(w, p)
-}
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func fmtMs(d time.Duration) string { return fmt.Sprintf("%.2f ms", ms(d)) }
 
 // SummaryTable is the main figures of rep as a table.
-func SummaryTable(title string, rep *Report) Table {
+func SummaryTable(title string, rep *Report) report.Table {
 	raw, cor := rep.RawLatencies, rep.CorrectedLatencies
-	return Table{
+	return report.Table{
 		Title:  title,
 		Header: []string{"", "value"},
 		Rows: [][]string{
@@ -78,9 +34,9 @@ func SummaryTable(title string, rep *Report) Table {
 }
 
 // OverTimeChart is latency over time (p50, p99, corrected p99 per interval).
-func OverTimeChart(rep *Report) Chart {
-	c := Chart{Title: "Latency over time", XLabel: "seconds since start", YLabel: "latency (ms)"}
-	var p50, p99, cor []Point
+func OverTimeChart(rep *Report) report.Chart {
+	c := report.Chart{Title: "Latency over time", XLabel: "seconds since start", YLabel: "latency (ms)"}
+	var p50, p99, cor []report.Point
 	step := time.Second
 	if len(rep.Series) > 1 {
 		step = rep.Series[1].Offset - rep.Series[0].Offset
@@ -90,29 +46,29 @@ func OverTimeChart(rep *Report) Chart {
 			continue
 		}
 		x := (iv.Offset + step/2).Seconds()
-		p50 = append(p50, Point{x, ms(iv.P50)})
-		p99 = append(p99, Point{x, ms(iv.P99)})
-		cor = append(cor, Point{x, ms(iv.Corrected)})
+		p50 = append(p50, report.Point{X: x, Y: ms(iv.P50)})
+		p99 = append(p99, report.Point{X: x, Y: ms(iv.P99)})
+		cor = append(cor, report.Point{X: x, Y: ms(iv.Corrected)})
 	}
-	c.Series = []Series{{"p50", p50}, {"p99", p99}, {"corrected p99", cor}}
+	c.Series = []report.Series{{Name: "p50", Points: p50}, {Name: "p99", Points: p99}, {Name: "corrected p99", Points: cor}}
 	return c
 }
 
 // HistogramChart is the corrected latency distribution.
-func HistogramChart(rep *Report) Chart {
-	c := Chart{Title: "Corrected latency histogram", XLabel: "latency (ms, log buckets)", YLabel: "requests", Bars: true}
-	var pts []Point
+func HistogramChart(rep *Report) report.Chart {
+	c := report.Chart{Title: "Corrected latency histogram", XLabel: "latency (ms, log buckets)", YLabel: "requests", Bars: true}
+	var pts []report.Point
 	for i, b := range rep.CorrectedHistogram(40) {
-		pts = append(pts, Point{float64(i), float64(b.Count)})
+		pts = append(pts, report.Point{X: float64(i), Y: float64(b.Count)})
 		c.XTicks = append(c.XTicks, fmt.Sprintf("%.3g", ms(b.From)))
 	}
-	c.Series = []Series{{"requests", pts}}
+	c.Series = []report.Series{{Name: "requests", Points: pts}}
 	return c
 }
 
 // AttackPage is the HTML report of one attack.
-func AttackPage(title string, rep *Report) Page {
-	p := Page{Title: title, Tables: []Table{SummaryTable("Summary", rep)}}
+func AttackPage(title string, rep *Report) report.Page {
+	p := report.Page{Title: title, Tables: []report.Table{SummaryTable("Summary", rep)}}
 	if len(rep.Series) > 0 {
 		p.Charts = append(p.Charts, OverTimeChart(rep))
 	}
@@ -121,7 +77,7 @@ func AttackPage(title string, rep *Report) Page {
 }
 
 // ScenarioPage is the HTML report of a scenario run.
-func ScenarioPage(title string, res *ScenarioResult) Page {
+func ScenarioPage(title string, res *ScenarioResult) report.Page {
 	p := AttackPage(title, res.Total)
 	p.Tables = append(p.Tables, ScenarioTables(res)...)
 	return p

@@ -13,7 +13,8 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // syntheticReport records a known run: 10 s at 100/s, latency rising from 10 to 60 ms, with
@@ -40,7 +41,7 @@ func syntheticReport() *Report {
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteHTML(&b, AttackPage("report <&>", syntheticReport())); err != nil {
+	if err := report.WriteHTML(&b, AttackPage("report <&>", syntheticReport())); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -70,7 +71,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		newProbe(100, 0, rep), newProbe(200, 0, rep),
 	}, func(p *Probe) float64 { return p.Rate }))
 	var b bytes.Buffer
-	if err := WriteHTML(&b, p); err != nil {
+	if err := report.WriteHTML(&b, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o600); err != nil {

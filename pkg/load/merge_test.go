@@ -11,7 +11,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/trafficctl/trafficctl/internal/golden"
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
 )
 
 // recorded is a report of n hits of the given latency, one every 10 ms from start.

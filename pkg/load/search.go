@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // ErrSLONeverMet is returned by Capacity when not even the lowest rate meets the SLO.
@@ -203,7 +205,7 @@ func Sweep(ctx context.Context, probe Prober, rates []float64, conns []int) ([]*
 }
 
 // ProbeTable lists probes side by side.
-func ProbeTable(title string, probes []*Probe, withVerdict bool) Table {
+func ProbeTable(title string, probes []*Probe, withVerdict bool) report.Table {
 	parts := make([]Breakdown, len(probes))
 	for i, p := range probes {
 		parts[i] = Breakdown{Name: p.Name(), Report: p.report}
@@ -223,22 +225,22 @@ func ProbeTable(title string, probes []*Probe, withVerdict bool) Table {
 }
 
 // LatencyChart plots p50, p99 and corrected p99 of probes against x (rate or connections).
-func LatencyChart(title, xlabel string, probes []*Probe, x func(*Probe) float64) Chart {
-	var p50, p99, cor []Point
+func LatencyChart(title, xlabel string, probes []*Probe, x func(*Probe) float64) report.Chart {
+	var p50, p99, cor []report.Point
 	for _, p := range probes {
-		p50 = append(p50, Point{x(p), ms(p.P50)})
-		p99 = append(p99, Point{x(p), ms(p.P99)})
-		cor = append(cor, Point{x(p), ms(p.CorrectedP99)})
+		p50 = append(p50, report.Point{X: x(p), Y: ms(p.P50)})
+		p99 = append(p99, report.Point{X: x(p), Y: ms(p.P99)})
+		cor = append(cor, report.Point{X: x(p), Y: ms(p.CorrectedP99)})
 	}
-	return Chart{Title: title, XLabel: xlabel, YLabel: "latency (ms)", Series: []Series{{"p50", p50}, {"p99", p99}, {"corrected p99", cor}}}
+	return report.Chart{Title: title, XLabel: xlabel, YLabel: "latency (ms)", Series: []report.Series{{Name: "p50", Points: p50}, {Name: "p99", Points: p99}, {Name: "corrected p99", Points: cor}}}
 }
 
 // ThroughputChart plots attempted and achieved rates of probes against x.
-func ThroughputChart(title, xlabel string, probes []*Probe, x func(*Probe) float64) Chart {
-	var att, ach []Point
+func ThroughputChart(title, xlabel string, probes []*Probe, x func(*Probe) float64) report.Chart {
+	var att, ach []report.Point
 	for _, p := range probes {
-		att = append(att, Point{x(p), p.AttemptedRate})
-		ach = append(ach, Point{x(p), p.Throughput})
+		att = append(att, report.Point{X: x(p), Y: p.AttemptedRate})
+		ach = append(ach, report.Point{X: x(p), Y: p.Throughput})
 	}
-	return Chart{Title: title, XLabel: xlabel, YLabel: "requests per second", Series: []Series{{"attempted", att}, {"successful", ach}}}
+	return report.Chart{Title: title, XLabel: xlabel, YLabel: "requests per second", Series: []report.Series{{Name: "attempted", Points: att}, {Name: "successful", Points: ach}}}
 }

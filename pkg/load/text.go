@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
 // WriteText writes rep as a compact table in the layout of `vegeta report`, with the
@@ -68,7 +70,7 @@ func round(d time.Duration) time.Duration {
 }
 
 // WriteTable writes t as aligned columns under its title.
-func WriteTable(w io.Writer, t Table) error {
+func WriteTable(w io.Writer, t report.Table) error {
 	if t.Title != "" {
 		if _, err := fmt.Fprintf(w, "\n%s\n", t.Title); err != nil {
 			return err
@@ -85,8 +87,8 @@ func WriteTable(w io.Writer, t Table) error {
 }
 
 // BreakdownTable lists reports side by side: one row per stage, target, rate or run.
-func BreakdownTable(title, first string, parts []Breakdown) Table {
-	t := Table{Title: title, Header: []string{first, "requests", "attempted/s", "achieved/s", "success", "p50", "p99", "p99 corrected", "max corrected", "late"}}
+func BreakdownTable(title, first string, parts []Breakdown) report.Table {
+	t := report.Table{Title: title, Header: []string{first, "requests", "attempted/s", "achieved/s", "success", "p50", "p99", "p99 corrected", "max corrected", "late"}}
 	for _, p := range parts {
 		r := p.Report
 		t.Rows = append(t.Rows, []string{
@@ -99,8 +101,8 @@ func BreakdownTable(title, first string, parts []Breakdown) Table {
 }
 
 // ThresholdTable lists the verdicts on a scenario's thresholds.
-func ThresholdTable(res []ThresholdResult) Table {
-	t := Table{Title: "Thresholds (corrected latencies)", Header: []string{"threshold", "limit", "actual", "verdict"}}
+func ThresholdTable(res []ThresholdResult) report.Table {
+	t := report.Table{Title: "Thresholds (corrected latencies)", Header: []string{"threshold", "limit", "actual", "verdict"}}
 	for _, r := range res {
 		v := "ok"
 		if !r.Passed {
@@ -112,8 +114,8 @@ func ThresholdTable(res []ThresholdResult) Table {
 }
 
 // ScenarioTables are the breakdown and threshold tables of a scenario run.
-func ScenarioTables(res *ScenarioResult) []Table {
-	ts := []Table{BreakdownTable("Stages", "stage", res.Stages), BreakdownTable("Targets", "target", res.Targets)}
+func ScenarioTables(res *ScenarioResult) []report.Table {
+	ts := []report.Table{BreakdownTable("Stages", "stage", res.Stages), BreakdownTable("Targets", "target", res.Targets)}
 	if len(res.Thresholds) > 0 {
 		ts = append(ts, ThresholdTable(res.Thresholds))
 	}

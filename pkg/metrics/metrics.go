@@ -103,3 +103,8 @@ func Expand(tmpl string, t Target, window time.Duration) string {
 		"{{window}}", Window(window),
 	).Replace(tmpl)
 }
+
+// LinkerdLatencyBucketsMS are the bucket bounds (milliseconds) of the response_latency_ms
+// histogram that Linkerd's proxies export; the sandbox's proxy and the test metrics simulator
+// export theirs with the same bounds so that queries written for Linkerd read them unchanged.
+var LinkerdLatencyBucketsMS = []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000}

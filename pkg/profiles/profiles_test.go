@@ -13,7 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
 
-	"github.com/trafficctl/trafficctl/internal/golden"
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
 )
 
 // corpusSpecs lists the contracts of the test corpus.

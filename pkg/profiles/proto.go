@@ -12,7 +12,7 @@ import (
 	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	"github.com/trafficctl/trafficctl/internal/protosrc"
+	"github.com/trafficctl/trafficctl/pkg/internal/protosrc"
 )
 
 // ProtoOptions tune how protobuf files are read.

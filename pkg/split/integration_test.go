@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/smi"
 	"github.com/trafficctl/trafficctl/pkg/split"

@@ -6,7 +6,7 @@ package e2e_test
 import (
 	"testing"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
-	"github.com/trafficctl/trafficctl/internal/golden"
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
 )
 
 // TestEmojivotoProfiles regenerates emojivoto's ServiceProfiles from its API contracts with

@@ -1,5 +1,5 @@
 // Command testenvctl builds the test binaries and starts or stops a local etcd + kube-apiserver
-// (with the upstream CRDs) for humans; scripts/testenv.sh wraps it. Tests use internal/testenv.
+// (with the upstream CRDs) for humans; scripts/testenv.sh wraps it. Tests use internal/testing/testenv.
 package main
 
 import (

@@ -7,7 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/trafficctl/trafficctl/internal/golden"
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
 	"github.com/trafficctl/trafficctl/pkg/load"
 )
 

@@ -3,7 +3,7 @@ package job
 import (
 	"testing"
 
-	"github.com/trafficctl/trafficctl/internal/testenv"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 )
 
 // TestMain lets the load job tests run against the real test API server (testenv.Require).

@@ -13,7 +13,7 @@ import (
 	emojivotov1 "github.com/trafficctl/trafficctl/deploy/emojivoto/api/gen/emojivoto/v1"
 )
 
-const root = "../.."
+const root = "../../.."
 
 // TestEmojivotoCurrent regenerates emojivoto's Go code and requires the committed files to
 // match: CI catches a .proto edit without `make generate`, and needs no protoc to do it.
@@ -28,10 +28,10 @@ func TestEmojivotoCurrent(t *testing.T) {
 	for name, want := range files {
 		got, err := os.ReadFile(filepath.Join(root, EmojivotoGenDir, name))
 		if err != nil {
-			t.Fatalf("read committed %s: %v (run `go run ./internal/gogen/cmd/genproto`)", name, err)
+			t.Fatalf("read committed %s: %v (run `go run ./internal/tools/gogen/cmd/genproto`)", name, err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: run `go run ./internal/gogen/cmd/genproto` (make generate)", name)
+			t.Errorf("%s is stale: run `go run ./internal/tools/gogen/cmd/genproto` (make generate)", name)
 		}
 	}
 }

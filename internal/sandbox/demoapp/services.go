@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/trafficctl/trafficctl/internal/tracecontext"
+	"github.com/trafficctl/trafficctl/internal/sandbox/tracing"
 )
 
 // Full gRPC service names, as in the .proto files.
@@ -39,8 +39,8 @@ func handler[Req any, PReq interface {
 
 // NewGRPCServer returns a gRPC server using this package's protobuf codec that continues the
 // callers' trace context (and records server spans when tr is not nil).
-func NewGRPCServer(tr *tracecontext.Tracer) *grpc.Server {
-	return grpc.NewServer(grpc.ForceServerCodec(codec{}), grpc.ChainUnaryInterceptor(tracecontext.UnaryServerInterceptor(tr)))
+func NewGRPCServer(tr *tracing.Tracer) *grpc.Server {
+	return grpc.NewServer(grpc.ForceServerCodec(codec{}), grpc.ChainUnaryInterceptor(tracing.UnaryServerInterceptor(tr)))
 }
 
 // RegisterEmoji serves emojivoto.v1.EmojiService on s.

@@ -1,9 +1,9 @@
-// Package dataplane is a stand-in for Linkerd's data plane in tests and sandboxes: it serves,
+// Package metricsim simulates the metrics of Linkerd's data plane for tests: it serves,
 // on a loopback HTTP port, the inbound metrics that Linkerd's proxies export
 // (response_total, response_latency_ms_bucket) for a set of Deployments, with request counts
 // that follow the live traffic split read from the API server, and an error rate and latency
 // set per Deployment while it runs.
-package dataplane
+package metricsim
 
 import (
 	"context"
@@ -19,11 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trafficctl/trafficctl/pkg/metrics"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
-
-// LatencyBucketsMS are the bucket bounds of Linkerd's response_latency_ms histogram.
-var LatencyBucketsMS = []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000}
 
 // Behaviour is how one backend answers.
 type Behaviour struct {
@@ -91,7 +89,7 @@ type Server struct {
 // New builds a server; Start runs it.
 func New(cfg Config) (*Server, error) {
 	if cfg.RPS <= 0 || len(cfg.Backends) == 0 || cfg.Weights == nil {
-		return nil, errors.New("dataplane: need a positive RPS, backends and a weights source")
+		return nil, errors.New("metricsim: need a positive RPS, backends and a weights source")
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = 100 * time.Millisecond
@@ -103,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "response_total",
 			Help: "Total count of HTTP responses (Linkerd proxy stand-in)."}, labels),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "response_latency_ms",
-			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: LatencyBucketsMS},
+			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: metrics.LinkerdLatencyBucketsMS},
 			[]string{"direction", "namespace", "deployment", "tls", "status_code"}),
 		behave: map[string]Behaviour{},
 		carry:  map[string]float64{},
@@ -120,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Start() error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("dataplane: listen: %w", err)
+		return fmt.Errorf("metricsim: listen: %w", err)
 	}
 	s.addr = l.Addr().String()
 	s.srv = &http.Server{Handler: promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}

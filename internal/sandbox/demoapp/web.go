@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/trafficctl/trafficctl/internal/tracecontext"
+	"github.com/trafficctl/trafficctl/internal/sandbox/tracing"
 )
 
 // Web is the web front end: the HTTP API of upstream Emojivoto's web, calling the emoji and
@@ -29,7 +29,7 @@ type Web struct {
 func Dial(addr string) (*grpc.ClientConn, error) {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})),
-		grpc.WithChainUnaryInterceptor(tracecontext.UnaryClientInterceptor()))
+		grpc.WithChainUnaryInterceptor(tracing.UnaryClientInterceptor()))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

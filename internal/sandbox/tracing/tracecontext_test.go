@@ -1,4 +1,4 @@
-package tracecontext
+package tracing
 
 import (
 	"errors"

@@ -1,4 +1,8 @@
-package dataplane
+// Package proxy is the sandbox's stand-in for the parts of Linkerd's data plane that trafficctl
+// depends on: an L7 proxy on loopback that routes by the live TrafficSplit or HTTPRoute weights,
+// applies ServiceProfile and annotation retries and timeouts, failure accrual and peak-EWMA
+// balancing, classifies gRPC responses as Linkerd does, and exports Linkerd-named metrics.
+package proxy
 
 import (
 	"bytes"
@@ -18,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trafficctl/trafficctl/pkg/metrics"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
@@ -115,7 +120,7 @@ func NewMetrics() *Metrics {
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "response_total",
 			Help: "Total count of HTTP responses (sandbox data plane, Linkerd proxy stand-in)."}, append(slices.Clone(labels), "status_code", "classification", "grpc_status")),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "response_latency_ms",
-			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: LatencyBucketsMS}, append(slices.Clone(labels), "status_code")),
+			Help: "Elapsed times between a request's headers being received and its response stream completing (ms).", Buckets: metrics.LinkerdLatencyBucketsMS}, append(slices.Clone(labels), "status_code")),
 	}
 	m.reg.MustRegister(m.requests, m.total, m.latency)
 	return m

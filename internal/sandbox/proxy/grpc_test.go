@@ -1,4 +1,4 @@
-package dataplane
+package proxy
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
 )
 
 // grpcBackend serves the demo app's EmojiService on a loopback port.

@@ -1,4 +1,4 @@
-// Package tracecontext carries W3C Trace Context (the traceparent and tracestate headers)
+// Package tracing carries W3C Trace Context (the traceparent and tracestate headers)
 // through the demo app, so that one request through web, emoji and voting is one trace.
 //
 // Linkerd's proxies record a span for every hop of a request that carries a sampled trace
@@ -9,7 +9,7 @@
 // Inject for outgoing HTTP requests, and gRPC interceptors. Optionally (NewTracer,
 // WithTracer) the app records its own server and client spans and exports them over OTLP/HTTP
 // to a collector, so the time spent inside each service shows between the proxies' spans.
-package tracecontext
+package tracing
 
 import (
 	"context"

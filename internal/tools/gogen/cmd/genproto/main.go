@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/trafficctl/trafficctl/internal/gogen"
+	"github.com/trafficctl/trafficctl/internal/tools/gogen"
 )
 
 func main() {

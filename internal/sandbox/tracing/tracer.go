@@ -1,4 +1,4 @@
-package tracecontext
+package tracing
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func NewTracer(ctx context.Context, endpoint, service, version string) (*Tracer,
 		// decides, as it does for the proxies.
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 	)
-	return &Tracer{tp: tp, tr: tp.Tracer("github.com/trafficctl/trafficctl/internal/tracecontext")}, nil
+	return &Tracer{tp: tp, tr: tp.Tracer("github.com/trafficctl/trafficctl/internal/sandbox/tracing")}, nil
 }
 
 // Shutdown exports the spans still buffered and stops the Tracer.

@@ -1,4 +1,4 @@
-package tracecontext
+package tracing
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/trafficctl/trafficctl/internal/tracecontext/otlptest"
+	"github.com/trafficctl/trafficctl/internal/testing/otlptest"
 )
 
 func newTracer(t *testing.T, addr, service string) *Tracer {
