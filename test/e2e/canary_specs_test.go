@@ -19,7 +19,7 @@ func TestEmojivotoCanarySpecs(t *testing.T) {
 		{"voting.yaml", []string{"--error-rate", "30"}, "0 promoted, 50 rolled back"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			code, out, errOut := runCLI(append([]string{"canary", "plan", "../../deploy/emojivoto/canary/" + tc.file}, tc.args...)...)
+			code, out, errOut := runCLI(t, append([]string{"canary", "plan", "../../deploy/emojivoto/canary/" + tc.file}, tc.args...)...)
 			if code != cli.ExitOK || !strings.Contains(out, tc.want) {
 				t.Errorf("canary plan %s: exit %d, want 0 and %q\nstdout:\n%s\nstderr:\n%s", tc.file, code, tc.want, out, errOut)
 			}

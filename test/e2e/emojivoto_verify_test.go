@@ -62,7 +62,7 @@ func TestEmojivotoPassesVerify(t *testing.T) {
 			pods++
 		}
 	}
-	code, out, errOut := runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", "emojivoto")
+	code, out, errOut := runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", "emojivoto")
 	want := fmt.Sprintf("namespace emojivoto: %d pods, 7 Services, 1 routes", pods)
 	if code != cli.ExitOK || !strings.Contains(out, want) {
 		t.Fatalf("verify emojivoto: exit %d, want 0 and %q\nstdout:\n%s\nstderr:\n%s", code, want, out, errOut)
@@ -77,7 +77,7 @@ func TestEmojivotoPassesVerify(t *testing.T) {
 		}
 	}
 	createPod(ctx, t, c, web, 9, false)
-	code, out, _ = runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", "emojivoto")
+	code, out, _ = runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", "emojivoto")
 	if code != cli.ExitCheckFailed || !strings.HasPrefix(out, "unmeshed: Pod/web-v2-9: ") {
 		t.Errorf("verify with an unmeshed pod: exit %d, want 3 and an unmeshed finding\n%s", code, out)
 	}

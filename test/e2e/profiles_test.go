@@ -22,7 +22,7 @@ func TestEmojivotoProfiles(t *testing.T) {
 		{"voting-svc", []string{"--proto", app + "/api/proto/emojivoto/v1/voting.proto", "-I", app + "/api/proto"}},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
-			code, out, errOut := runCLI(append([]string{"profile", tc.service, "-n", "emojivoto"}, tc.args...)...)
+			code, out, errOut := runCLI(t, append([]string{"profile", tc.service, "-n", "emojivoto"}, tc.args...)...)
 			if code != cli.ExitOK {
 				t.Fatalf("trafficctl profile %s: exit %d\n%s", tc.service, code, errOut)
 			}

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
@@ -69,12 +67,6 @@ func applyDocs(t *testing.T, c *kube.Clients, ns, docs string) {
 	}
 }
 
-func runCLI(args ...string) (int, string, string) {
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
-	return code, out.String(), errOut.String()
-}
-
 // startProxyMetrics serves response_total for one mTLS edge and one plaintext edge, growing on
 // every scrape.
 func startProxyMetrics(t *testing.T, ns string) string {
@@ -105,7 +97,7 @@ func TestVerifyCLI(t *testing.T) {
 	ns := env.Namespace(t)
 	applyDocs(t, env.Clients(t, ""), ns, securedNamespace)
 
-	code, out, errOut := runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", ns)
+	code, out, errOut := runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", ns)
 	if code != cli.ExitOK || !strings.Contains(out, fmt.Sprintf("namespace %s: 1 pods, 1 Services, 0 routes", ns)) || !strings.Contains(errOut, "mTLS of edges not checked") {
 		t.Fatalf("secured: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -114,7 +106,7 @@ func TestVerifyCLI(t *testing.T) {
 	prom := testenv.StartPrometheus(t, testenv.PromConfig{Targets: []string{startProxyMetrics(t, ns)}, Interval: time.Second})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, out, errOut = runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", ns, "--prometheus", prom.URL, "--window", "1m")
+		code, out, errOut = runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", ns, "--prometheus", prom.URL, "--window", "1m")
 		if code != cli.ExitOK || time.Now().After(deadline) {
 			break
 		}
@@ -126,7 +118,7 @@ func TestVerifyCLI(t *testing.T) {
 	}
 	t.Logf("plaintext edge:\n%s%s", out, errOut)
 
-	code, out, _ = runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", ns, "--prometheus", prom.URL, "-o", "json")
+	code, out, _ = runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", ns, "--prometheus", prom.URL, "-o", "json")
 	var report struct {
 		Namespace string
 		Edges     int
@@ -142,7 +134,7 @@ func TestVerifyCLI(t *testing.T) {
 		{"bad output", "-o", "xml", "invalid value \"xml\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, errOut := runCLI("verify", "--kubeconfig", env.Kubeconfig, "-n", ns, tc.flag, tc.value)
+			code, _, errOut := runCLI(t, "verify", "--kubeconfig", env.Kubeconfig, "-n", ns, tc.flag, tc.value)
 			if code != cli.ExitUsage || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
 			}

@@ -1,0 +1,27 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/trafficctl/trafficctl/internal/cli"
+)
+
+// runCLI runs trafficctl with args in this process, as main does, with empty standard input, and
+// returns the exit code, stdout and stderr. It is the one way every end-to-end test drives the CLI.
+func runCLI(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLIWith(context.Background(), strings.NewReader(""), args...)
+}
+
+// runCLIWith is runCLI with a context (to stop a long-running command) and standard input.
+func runCLIWith(ctx context.Context, stdin io.Reader, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := cli.Run(ctx, genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, args)
+	return code, out.String(), errOut.String()
+}
