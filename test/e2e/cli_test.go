@@ -22,6 +22,12 @@ func runCLI(t testing.TB, args ...string) (int, string, string) {
 // runCLIWith is runCLI with a context (to stop a long-running command) and standard input.
 func runCLIWith(ctx context.Context, stdin io.Reader, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := cli.Run(ctx, genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, args)
+	code := runCLIStreams(ctx, genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, args...)
 	return code, out.String(), errOut.String()
+}
+
+// runCLIStreams runs trafficctl on the given streams, for a test that reads the output while the
+// command still runs (a controller, a live view).
+func runCLIStreams(ctx context.Context, streams genericiooptions.IOStreams, args ...string) int {
+	return cli.Run(ctx, streams, args)
 }

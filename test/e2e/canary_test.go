@@ -1,4 +1,4 @@
-package canary_test
+package e2e_test
 
 import (
 	"bytes"
@@ -18,7 +18,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/metricsim"
@@ -345,7 +344,7 @@ func TestE2EHealthyPromotedWithGateAndAvailability(t *testing.T) {
 	if _, err := store.History(ctx, apex); !errors.Is(err, canary.ErrTampered) {
 		t.Fatalf("tampered log verified: %v", err)
 	}
-	code, stdout, stderr := runCLI(t, w, "canary", "history", apex)
+	code, stdout, stderr := canaryCLI(t, w, "canary", "history", apex)
 	if code != cli.ExitCheckFailed || !strings.Contains(stderr, "was modified") {
 		t.Errorf("history of a tampered log: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -507,21 +506,17 @@ func TestHelperCanaryRun(t *testing.T) {
 	if os.Getenv("TRAFFICCTL_CANARY_HELPER") != "1" {
 		t.Skip("helper process")
 	}
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-		[]string{"canary", "run", os.Getenv("HELPER_SPEC"), "--kubeconfig", os.Getenv("HELPER_KUBECONFIG"), "-n", os.Getenv("HELPER_NS")})
-	fmt.Print(out.String(), errOut.String())
+	code, out, errOut := runCLI(t, "canary", "run", os.Getenv("HELPER_SPEC"), "--kubeconfig", os.Getenv("HELPER_KUBECONFIG"), "-n", os.Getenv("HELPER_NS"))
+	fmt.Print(out, errOut)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 }
 
-func runCLI(t *testing.T, w *world, args ...string) (int, string, string) {
+// canaryCLI runs trafficctl against w's cluster and namespace.
+func canaryCLI(t *testing.T, w *world, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	args = append(args, "--kubeconfig", w.env.Kubeconfig, "-n", w.ns)
-	code := cli.Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
-	return code, out.String(), errOut.String()
+	return runCLI(t, append(args, "--kubeconfig", w.env.Kubeconfig, "-n", w.ns)...)
 }
 
 func TestE2EBadInputChangesNothing(t *testing.T) {
@@ -563,7 +558,7 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			code, _, stderr := runCLI(t, w, "canary", "run", file)
+			code, _, stderr := canaryCLI(t, w, "canary", "run", file)
 			want := tt.wantErr
 			if strings.Contains(want, "%s") {
 				want = fmt.Sprintf(want, w.ns)
@@ -598,7 +593,7 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 		other := w.specFile(time.Minute, "")
 		b, _ := os.ReadFile(other)
 		_ = os.WriteFile(other, []byte(strings.Replace(string(b), "name: web\n", "name: web-other\n", 1)), 0o600)
-		code, _, stderr := runCLI(t, w, "canary", "run", other)
+		code, _, stderr := canaryCLI(t, w, "canary", "run", other)
 		if code != cli.ExitUsage || !strings.Contains(stderr, `another canary is in progress on this apex: canary "web"`) {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
@@ -617,7 +612,7 @@ func TestE2EQueriesReturnData(t *testing.T) {
 	if _, err := w.router.SetWeights(ctx, w.ns, apex, []split.Backend{{Service: "web-v1", Weight: 50}, {Service: "web-v2", Weight: 50}}, split.SetOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	example, err := canary.ParseFile("testdata/web.yaml")
+	example, err := canary.ParseFile("../../pkg/canary/testdata/web.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package canary_test
+package e2e_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestE2ECLIControl(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		code, out, errOut := runCLI(t, w, "canary", "run", file)
+		code, out, errOut := canaryCLI(t, w, "canary", "run", file)
 		done <- result{code, out, errOut}
 	}()
 	store := canary.NewStore(w.cl.Kube, w.ns)
@@ -38,25 +38,25 @@ func TestE2ECLIControl(t *testing.T) {
 	}
 	waitPhase(canary.PhaseAwaitingApproval)
 
-	code, out, errOut := runCLI(t, w, "canary", "status", apex)
+	code, out, errOut := canaryCLI(t, w, "canary", "status", apex)
 	t.Logf("$ trafficctl canary status %s\n%s", apex, out)
 	if code != 0 || !strings.Contains(out, "AwaitingApproval") || !strings.Contains(out, "web-v1=90 web-v2=10") {
 		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, out, errOut = runCLI(t, w, "canary", "pause", apex); code != 0 || !strings.Contains(out, "Paused") {
+	if code, out, errOut = canaryCLI(t, w, "canary", "pause", apex); code != 0 || !strings.Contains(out, "Paused") {
 		t.Fatalf("pause: exit %d %s%s", code, out, errOut)
 	}
-	if code, _, errOut = runCLI(t, w, "canary", "promote", apex); code != 0 {
+	if code, _, errOut = canaryCLI(t, w, "canary", "promote", apex); code != 0 {
 		t.Fatalf("promote while paused (approval is kept): exit %d %s", code, errOut)
 	}
-	if code, _, errOut = runCLI(t, w, "canary", "pause", apex); code != cli.ExitUsage || !strings.Contains(errOut, "is Paused") {
+	if code, _, errOut = canaryCLI(t, w, "canary", "pause", apex); code != cli.ExitUsage || !strings.Contains(errOut, "is Paused") {
 		t.Fatalf("second pause: exit %d %s", code, errOut)
 	}
-	if code, out, errOut = runCLI(t, w, "canary", "resume", apex); code != 0 || !strings.Contains(out, "AwaitingApproval") {
+	if code, out, errOut = canaryCLI(t, w, "canary", "resume", apex); code != 0 || !strings.Contains(out, "AwaitingApproval") {
 		t.Fatalf("resume: exit %d %s%s", code, out, errOut)
 	}
 	waitPhase(canary.PhaseProgressing)
-	if code, out, errOut = runCLI(t, w, "canary", "abort", apex, "--reason", "manual test"); code != 0 || !strings.Contains(out, "Aborted at 0%") {
+	if code, out, errOut = canaryCLI(t, w, "canary", "abort", apex, "--reason", "manual test"); code != 0 || !strings.Contains(out, "Aborted at 0%") {
 		t.Fatalf("abort: exit %d %s%s", code, out, errOut)
 	}
 	if got := w.weights(); got["web-v2"] != 0 || got["web-v1"] != 100 {
@@ -67,15 +67,15 @@ func TestE2ECLIControl(t *testing.T) {
 	if r.code != cli.ExitCheckFailed || !strings.Contains(r.errOut, "canary aborted") {
 		t.Fatalf("run after abort: exit %d, stderr %q", r.code, r.errOut)
 	}
-	code, out, errOut = runCLI(t, w, "canary", "history", apex)
+	code, out, errOut = canaryCLI(t, w, "canary", "history", apex)
 	t.Logf("$ trafficctl canary history %s\n%s", apex, out)
 	if code != 0 || !strings.Contains(out, "chain verified") || !strings.Contains(out, "manual test") {
 		t.Fatalf("history: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, _, errOut = runCLI(t, w, "canary", "promote", apex); code != cli.ExitUsage || !strings.Contains(errOut, "not at a manual gate") {
+	if code, _, errOut = canaryCLI(t, w, "canary", "promote", apex); code != cli.ExitUsage || !strings.Contains(errOut, "not at a manual gate") {
 		t.Fatalf("promote after abort: exit %d %s", code, errOut)
 	}
-	if code, _, errOut = runCLI(t, w, "canary", "status", "nope"); code != cli.ExitError || !strings.Contains(errOut, "no canary rollout") {
+	if code, _, errOut = canaryCLI(t, w, "canary", "status", "nope"); code != cli.ExitError || !strings.Contains(errOut, "no canary rollout") {
 		t.Fatalf("status of an unknown apex: exit %d %s", code, errOut)
 	}
 }

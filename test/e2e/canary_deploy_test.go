@@ -1,4 +1,4 @@
-package canary_test
+package e2e_test
 
 import (
 	"bytes"
@@ -18,7 +18,6 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/metricsim"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/canary"
@@ -111,9 +110,9 @@ func TestE2EDeployManifestsAndRBAC(t *testing.T) {
 	var out syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- cli.Run(runCtx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out},
-			[]string{"canary", "controller", "-A", "--resync", "1s", "--lease-namespace", "trafficctl",
-				"--kubeconfig", env.Kubeconfig, "--as", controllerSA})
+		done <- runCLIStreams(runCtx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out},
+			"canary", "controller", "-A", "--resync", "1s", "--lease-namespace", "trafficctl",
+			"--kubeconfig", env.Kubeconfig, "--as", controllerSA)
 	}()
 	store := canary.NewStore(w.cl.Kube, w.ns)
 	deadline := time.Now().Add(90 * time.Second)

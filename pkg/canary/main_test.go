@@ -1,9 +1,0 @@
-package canary_test
-
-import (
-	"testing"
-
-	"github.com/trafficctl/trafficctl/internal/testing/testenv"
-)
-
-func TestMain(m *testing.M) { testenv.Main(m) }
