@@ -1,7 +1,7 @@
 // Package dashboards builds trafficctl's Grafana dashboards as code, with the Grafana
 // Foundation SDK: one for canary progress, one for load tests, one for the edges between
 // workloads (linking a slow edge to its access logs and traces). The JSON in
-// deploy/linkerd/grafana/dashboards is generated from here (go test ./pkg/dashboards -update)
+// deploy/linkerd/grafana/dashboards is generated from here (make generate)
 // and a test keeps it current; another test runs every query against a real Prometheus.
 package dashboards
 
