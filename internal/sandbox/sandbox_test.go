@@ -95,6 +95,8 @@ func versionOf(t *testing.T, web string) string {
 	return version
 }
 
+// TestUpStatusDown brings the whole sandbox up, drives every part through trafficctl's writes
+// and Prometheus, crashes a component and brings it down again, one phase at a time.
 func TestUpStatusDown(t *testing.T) {
 	o := options(t)
 	ctx := context.Background()
@@ -102,6 +104,22 @@ func TestUpStatusDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkFreshStatus(t, ctx, o, st)
+	c := steerToV2(t, ctx, st)
+	waitForPrometheus(t, st)
+	pc, err := promapi.NewClient(promapi.Config{Address: st.Prometheus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTopology(t, ctx, st, pc)
+	checkGRPCFailure(t, ctx, st, pc)
+	checkProfileOverride(t, ctx, st, c)
+	crashAndRestart(t, ctx, o)
+	checkDown(t, o)
+}
+
+func checkFreshStatus(t *testing.T, ctx context.Context, o Options, st *State) {
+	t.Helper()
 	_, ss, err := Status(ctx, o.Dir)
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +135,11 @@ func TestUpStatusDown(t *testing.T) {
 	if v := versionOf(t, st.Web); v != "v1" {
 		t.Errorf("before any split: answered by %q, want v1", v)
 	}
+}
 
-	// trafficctl's writes steer the data plane: all traffic to web-v2.
+// steerToV2 checks that trafficctl's writes steer the data plane: all traffic to web-v2.
+func steerToV2(t *testing.T, ctx context.Context, st *State) *kube.Clients {
+	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -146,10 +167,14 @@ func TestUpStatusDown(t *testing.T) {
 			t.Fatalf("after web-v2=100: answered by %s", v)
 		}
 	}
+	return c
+}
 
-	// Prometheus scrapes the Linkerd-named metrics.
+// waitForPrometheus waits until Prometheus has scraped the Linkerd-named metrics.
+func waitForPrometheus(t *testing.T, st *State) {
+	t.Helper()
 	q := url.Values{"query": {`sum(response_total{namespace="emojivoto",deployment="web-v2",direction="inbound",classification="success"})`}}
-	deadline = time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(st.Prometheus + "/api/v1/query?" + q.Encode())
 		if err != nil {
@@ -158,26 +183,28 @@ func TestUpStatusDown(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if strings.Contains(string(body), `"value"`) {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("Prometheus has no web-v2 response_total after 15s: %s", body)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
 
-	// `trafficctl topology` draws the sandbox: the data plane's client reaches web-v2.
-	pc, err := promapi.NewClient(promapi.Config{Address: st.Prometheus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Rates need traffic across two scrapes: keep some flowing while waiting. Web's gRPC calls
-	// go through the data plane too: web-v2 -> emoji and web-v2 -> voting are edges.
+// grpcEdges are web-v2's calls to emoji and voting, nil where missing.
+func grpcEdges(g *topology.Graph) (emoji, voting *topology.Edge) {
+	return edge(g, "web-v2", "emoji"), edge(g, "web-v2", "voting")
+}
+
+// checkTopology checks that `trafficctl topology` draws the sandbox: the data plane's client
+// reaches web-v2, and web's gRPC calls go through the data plane too.
+func checkTopology(t *testing.T, ctx context.Context, st *State, pc promapi.Client) {
+	t.Helper()
 	var g *topology.Graph
-	grpcEdges := func(g *topology.Graph) (emoji, voting *topology.Edge) {
-		return edge(g, "web-v2", "emoji"), edge(g, "web-v2", "voting")
-	}
-	for deadline = time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+	var err error
+	// Rates need traffic across two scrapes: keep some flowing while waiting.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		for range 5 {
 			versionOf(t, st.Web)
 		}
@@ -202,13 +229,18 @@ func TestUpStatusDown(t *testing.T) {
 			t.Fatalf("topology edges %+v, want web-v2 -> emoji and web-v2 -> voting at 100%% success", g.Edges)
 		}
 	}
+}
 
-	// A gRPC failure injected in voting: web answers 500, the data plane sees HTTP 200 with
-	// grpc-status 13 and, as Linkerd, counts a failure on the web-v2 -> voting edge only.
+// checkGRPCFailure injects a gRPC failure in voting: web answers 500, the data plane sees HTTP
+// 200 with grpc-status 13 and, as Linkerd, counts a failure on the web-v2 -> voting edge only.
+func checkGRPCFailure(t *testing.T, ctx context.Context, st *State, pc promapi.Client) {
+	t.Helper()
 	if _, err := SetBehaviour(ctx, st, "voting", -1, demoapp.Behaviour{FailureRate: 1}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline = time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+	var g *topology.Graph
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		for range 5 {
 			if code := vote(t, st.Web); code != http.StatusInternalServerError {
 				t.Fatalf("vote with voting failing: %d, want 500", code)
@@ -238,9 +270,12 @@ func TestUpStatusDown(t *testing.T) {
 	if code := vote(t, st.Web); code != http.StatusOK {
 		t.Fatalf("vote with voting healthy again: %d", code)
 	}
+}
 
-	// A ServiceProfile with routes overrides HTTPRoutes (traffic back to the apex's default,
-	// web-v1) and its route timeouts apply.
+// checkProfileOverride checks that a ServiceProfile with routes overrides HTTPRoutes (traffic
+// back to the apex's default, web-v1) and that its route timeouts apply.
+func checkProfileOverride(t *testing.T, ctx context.Context, st *State, c *kube.Clients) {
+	t.Helper()
 	sp := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "linkerd.io/v1alpha2", "kind": "ServiceProfile",
 		"metadata": map[string]any{"name": "web-svc.emojivoto.svc.cluster.local", "namespace": Namespace},
@@ -249,7 +284,7 @@ func TestUpStatusDown(t *testing.T) {
 	if _, err := c.Dynamic.Resource(serviceProfiles).Namespace(Namespace).Create(ctx, sp, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for versionOf(t, st.Web) != "v1" {
 		if time.Now().After(deadline) {
 			t.Fatal("data plane still follows the HTTPRoute 10s after a ServiceProfile with routes appeared")
@@ -270,7 +305,12 @@ func TestUpStatusDown(t *testing.T) {
 		}
 	}
 
-	// A crashed component shows in status; a second up cleans up and starts afresh.
+}
+
+// crashAndRestart checks that a crashed component shows in status, and that a second up cleans
+// up and starts afresh.
+func crashAndRestart(t *testing.T, ctx context.Context, o Options) {
+	t.Helper()
 	dp := localk8s.PIDOf(filepath.Join(o.Dir, appDir), "dataplane")
 	if err := syscall.Kill(dp, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -280,7 +320,7 @@ func TestUpStatusDown(t *testing.T) {
 		t.Error("status healthy with the data plane killed")
 	}
 	old := pids(t, o.Dir)
-	st, err = Up(ctx, o)
+	st, err := Up(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +332,11 @@ func TestUpStatusDown(t *testing.T) {
 	if v := versionOf(t, st.Web); v != "v1" {
 		t.Errorf("fresh sandbox answered by %s, want v1", v)
 	}
+}
 
+// checkDown checks that down stops every process and leaves no state.
+func checkDown(t *testing.T, o Options) {
+	t.Helper()
 	running := pids(t, o.Dir)
 	n, err := Down(o.Dir)
 	if err != nil {

@@ -128,12 +128,17 @@ func TestTrafficSplitLifecycle(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 
+	expectEvents(ctx, t, w, "web", watch.Added, watch.Modified, watch.Modified, watch.Deleted)
+}
+
+// expectEvents waits for the watch to report exactly want, in order, for the object named name.
+func expectEvents(ctx context.Context, t *testing.T, w watch.Interface, name string, want ...watch.EventType) {
+	t.Helper()
 	var seen []watch.EventType
-	want := []watch.EventType{watch.Added, watch.Modified, watch.Modified, watch.Deleted}
 	for len(seen) < len(want) {
 		select {
 		case ev := <-w.ResultChan():
-			if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetName() == "web" {
+			if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetName() == name {
 				seen = append(seen, ev.Type)
 			}
 		case <-ctx.Done():

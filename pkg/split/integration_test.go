@@ -225,115 +225,129 @@ func TestHTTPRouteRoutersWeightEveryRule(t *testing.T) {
 		gvr  schema.GroupVersionResource
 	}{{split.KindGateway, gatewayRoutes}, {split.KindLinkerd, linkerdRoutes}} {
 		t.Run(string(tc.kind), func(t *testing.T) {
-			f := setup(t)
-			ctx := context.Background()
-			f.profileRoutes(t, tc.gvr)
-			r := f.router(t, tc.kind, "")
-			s, err := r.Get(ctx, f.ns, "web-svc")
-			if err != nil || len(s.Backends) != 0 || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "no catch-all rule covers port(s) [8080]") {
-				t.Fatalf("Get of per-route routes only: %+v, %v", s, err)
-			}
-			res, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 90, "web-v2", 10), split.SetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			// 3 rules of the profile routes + the created catch-all.
-			if len(res.Changes) != 4 {
-				t.Fatalf("changes = %d, want 4: %v", len(res.Changes), res.Changes)
-			}
-			l, err := f.c.Dynamic.Resource(tc.gvr).Namespace(f.ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			weighted := 0
-			for _, o := range l.Items {
-				rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
-				for i, rule := range rules {
-					refs, _ := rule.(map[string]any)["backendRefs"].([]any)
-					if o.GetName() == "other-svc-route" {
-						if len(refs) != 0 {
-							t.Errorf("route of another Service got backendRefs: %v", refs)
-						}
-						continue
-					}
-					got := fmt.Sprint(refs)
-					if !strings.Contains(got, "name:web-v1 port:8080 weight:90") || !strings.Contains(got, "name:web-v2 port:8080 weight:10") {
-						t.Errorf("%s rule %d backendRefs = %s", o.GetName(), i, got)
-					}
-					weighted++
-				}
-			}
-			if weighted != 4 {
-				t.Errorf("weighted rules = %d, want 4", weighted)
-			}
-			s, err = r.Get(ctx, f.ns, "web-svc")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 90, "web-v2", 10)) || len(s.Rules) != 4 || len(s.Warnings) != 0 {
-				t.Errorf("Get = %+v", s)
-			}
-			// Shifting again changes only the weights; no second catch-all.
-			res, err = r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 0, "web-v2", 100), split.SetOptions{})
-			if err != nil || len(res.Changes) != 4 || slices.ContainsFunc(res.Changes, func(c split.Change) bool { return c.Created }) {
-				t.Fatalf("shift: %+v, %v", res, err)
-			}
-			// Setting the same weights again is a no-op.
-			res, err = r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 0, "web-v2", 100), split.SetOptions{})
-			if err != nil || len(res.Changes) != 0 {
-				t.Fatalf("same weights: %+v, %v", res, err)
-			}
-
-			// A/B: every weighted rule gets a header twin to web-v2; weights stay on the others.
-			hr := r.(split.HeaderRouter)
-			if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 100, "web-v2", 0), split.SetOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			res, err = hr.SetHeaderRoute(ctx, f.ns, "web-svc", split.HeaderMatch{Name: "x-canary", Value: "true"}, "web-v2", split.SetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Changes) != 4 {
-				t.Errorf("ab changes = %d, want 4: %v", len(res.Changes), res.Changes)
-			}
-			s, err = r.Get(ctx, f.ns, "web-svc")
-			if err != nil {
-				t.Fatal(err)
-			}
-			headers := 0
-			for _, rule := range s.Rules {
-				if rule.Header != nil {
-					headers++
-					if !slices.Equal(rule.Backends, backends("web-v2", 1)) || !strings.Contains(rule.Match, "header x-canary=true") {
-						t.Errorf("header rule %+v", rule)
-					}
-				}
-			}
-			if headers != 4 || !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 100, "web-v2", 0)) {
-				t.Errorf("after ab: %d header rules, split %+v", headers, s)
-			}
-			// Later weight shifts leave the header rules alone; a repeated ab is a no-op.
-			if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 50, "web-v2", 50), split.SetOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			res, err = hr.SetHeaderRoute(ctx, f.ns, "web-svc", split.HeaderMatch{Name: "x-canary", Value: "true"}, "web-v2", split.SetOptions{})
-			if err != nil || len(res.Changes) != 0 {
-				t.Errorf("repeated ab: %+v, %v", res, err)
-			}
-			s, _ = r.Get(ctx, f.ns, "web-svc")
-			if len(s.Rules) != 8 || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
-				t.Errorf("after shift with ab: %+v", s)
-			}
-			// Clearing removes exactly the header rules.
-			res, err = hr.ClearHeaderRoute(ctx, f.ns, "web-svc", split.SetOptions{})
-			if err != nil || len(res.Changes) != 4 || !res.Changes[0].Removed {
-				t.Fatalf("clear: %+v, %v", res, err)
-			}
-			s, _ = r.Get(ctx, f.ns, "web-svc")
-			if len(s.Rules) != 4 || !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
-				t.Errorf("after clear: %+v", s)
-			}
+			weightEveryRule(t, tc.kind, tc.gvr)
 		})
+	}
+}
+
+// weightEveryRule sets weights through the router of kind over a generated per-route set of
+// routes (gvr) and checks that every rule carries them.
+func weightEveryRule(t *testing.T, kind split.Kind, gvr schema.GroupVersionResource) {
+	t.Helper()
+	f := setup(t)
+	ctx := context.Background()
+	f.profileRoutes(t, gvr)
+	r := f.router(t, kind, "")
+	s, err := r.Get(ctx, f.ns, "web-svc")
+	if err != nil || len(s.Backends) != 0 || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "no catch-all rule covers port(s) [8080]") {
+		t.Fatalf("Get of per-route routes only: %+v, %v", s, err)
+	}
+	res, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 90, "web-v2", 10), split.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 rules of the profile routes + the created catch-all.
+	if len(res.Changes) != 4 {
+		t.Fatalf("changes = %d, want 4: %v", len(res.Changes), res.Changes)
+	}
+	l, err := f.c.Dynamic.Resource(gvr).Namespace(f.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weighted := 0
+	for _, o := range l.Items {
+		rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
+		for i, rule := range rules {
+			refs, _ := rule.(map[string]any)["backendRefs"].([]any)
+			if o.GetName() == "other-svc-route" {
+				if len(refs) != 0 {
+					t.Errorf("route of another Service got backendRefs: %v", refs)
+				}
+				continue
+			}
+			got := fmt.Sprint(refs)
+			if !strings.Contains(got, "name:web-v1 port:8080 weight:90") || !strings.Contains(got, "name:web-v2 port:8080 weight:10") {
+				t.Errorf("%s rule %d backendRefs = %s", o.GetName(), i, got)
+			}
+			weighted++
+		}
+	}
+	if weighted != 4 {
+		t.Errorf("weighted rules = %d, want 4", weighted)
+	}
+	s, err = r.Get(ctx, f.ns, "web-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 90, "web-v2", 10)) || len(s.Rules) != 4 || len(s.Warnings) != 0 {
+		t.Errorf("Get = %+v", s)
+	}
+	// Shifting again changes only the weights; no second catch-all.
+	res, err = r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 0, "web-v2", 100), split.SetOptions{})
+	if err != nil || len(res.Changes) != 4 || slices.ContainsFunc(res.Changes, func(c split.Change) bool { return c.Created }) {
+		t.Fatalf("shift: %+v, %v", res, err)
+	}
+	// Setting the same weights again is a no-op.
+	res, err = r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 0, "web-v2", 100), split.SetOptions{})
+	if err != nil || len(res.Changes) != 0 {
+		t.Fatalf("same weights: %+v, %v", res, err)
+	}
+
+	abTwinsOnEveryRule(t, f, r)
+}
+
+// abTwinsOnEveryRule checks A/B through r: every weighted rule gets a header twin to web-v2,
+// weights stay on the others, and clearing removes exactly the twins.
+func abTwinsOnEveryRule(t *testing.T, f *fixture, r split.Router) {
+	t.Helper()
+	ctx := context.Background()
+	hr := r.(split.HeaderRouter)
+	if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 100, "web-v2", 0), split.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := hr.SetHeaderRoute(ctx, f.ns, "web-svc", split.HeaderMatch{Name: "x-canary", Value: "true"}, "web-v2", split.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 4 {
+		t.Errorf("ab changes = %d, want 4: %v", len(res.Changes), res.Changes)
+	}
+	s, err := r.Get(ctx, f.ns, "web-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := 0
+	for _, rule := range s.Rules {
+		if rule.Header != nil {
+			headers++
+			if !slices.Equal(rule.Backends, backends("web-v2", 1)) || !strings.Contains(rule.Match, "header x-canary=true") {
+				t.Errorf("header rule %+v", rule)
+			}
+		}
+	}
+	if headers != 4 || !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 100, "web-v2", 0)) {
+		t.Errorf("after ab: %d header rules, split %+v", headers, s)
+	}
+	// Later weight shifts leave the header rules alone; a repeated ab is a no-op.
+	if _, err := r.SetWeights(ctx, f.ns, "web-svc", backends("web-v1", 50, "web-v2", 50), split.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = hr.SetHeaderRoute(ctx, f.ns, "web-svc", split.HeaderMatch{Name: "x-canary", Value: "true"}, "web-v2", split.SetOptions{})
+	if err != nil || len(res.Changes) != 0 {
+		t.Errorf("repeated ab: %+v, %v", res, err)
+	}
+	s, _ = r.Get(ctx, f.ns, "web-svc")
+	if len(s.Rules) != 8 || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
+		t.Errorf("after shift with ab: %+v", s)
+	}
+	// Clearing removes exactly the header rules.
+	res, err = hr.ClearHeaderRoute(ctx, f.ns, "web-svc", split.SetOptions{})
+	if err != nil || len(res.Changes) != 4 || !res.Changes[0].Removed {
+		t.Fatalf("clear: %+v, %v", res, err)
+	}
+	s, _ = r.Get(ctx, f.ns, "web-svc")
+	if len(s.Rules) != 4 || !s.Uniform || !slices.Equal(s.Backends, backends("web-v1", 50, "web-v2", 50)) {
+		t.Errorf("after clear: %+v", s)
 	}
 }
 

@@ -94,50 +94,50 @@ func runChecks(t *testing.T, inv *Inventory) []Finding {
 	return out
 }
 
-func TestChecks(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		docs string
-		want []string // "check: object" prefixes, in order
-	}{
-		{name: "secured namespace passes", docs: secured},
-		{
-			name: "unmeshed pod",
-			docs: strings.Replace(secured, "  - name: linkerd-proxy\n    image: proxy:v1\n    ports: [{name: linkerd-admin, containerPort: 4191}]\n", "", 1),
-			want: []string{"unmeshed: Pod/web-1"},
-		},
-		{
-			name: "native sidecar proxy counts as meshed",
-			docs: strings.Replace(secured, "  - name: linkerd-proxy\n    image: proxy:v1\n    ports: [{name: linkerd-admin, containerPort: 4191}]\n",
-				"  initContainers:\n  - name: linkerd-proxy\n    image: proxy:v1\n", 1),
-		},
-		{
-			name: "port without Server",
-			docs: without(secured, "kind: Server\n"),
-			want: []string{"uncovered-port: Service/web port 80/http"},
-		},
-		{
-			name: "Server on another port",
-			docs: strings.Replace(secured, "  port: 8080\n", "  port: 9090\n", 1),
-			want: []string{"uncovered-port: Service/web port 80/http"},
-		},
-		{
-			name: "Server selecting other pods",
-			docs: strings.Replace(secured, "podSelector: {matchLabels: {app: web}}", "podSelector: {matchLabels: {app: api}}", 1),
-			want: []string{"uncovered-port: Service/web port 80/http"},
-		},
-		{
-			name: "Server without authorization",
-			docs: without(secured, "kind: AuthorizationPolicy"),
-			want: []string{"unauthorized-server: Service/web port 80/http"},
-		},
-		{
-			name: "namespace-wide authorization covers the Server",
-			docs: strings.Replace(secured, "targetRef: {group: policy.linkerd.io, kind: Server, name: web-http}", "targetRef: {group: core, kind: Namespace, name: ns}", 1),
-		},
-		{
-			name: "legacy ServerAuthorization covers the Server",
-			docs: without(secured, "kind: AuthorizationPolicy") + `
+// checkCases are namespaces as YAML documents and the findings verify must report on them.
+var checkCases = []struct {
+	name string
+	docs string
+	want []string // "check: object" prefixes, in order
+}{
+	{name: "secured namespace passes", docs: secured},
+	{
+		name: "unmeshed pod",
+		docs: strings.Replace(secured, "  - name: linkerd-proxy\n    image: proxy:v1\n    ports: [{name: linkerd-admin, containerPort: 4191}]\n", "", 1),
+		want: []string{"unmeshed: Pod/web-1"},
+	},
+	{
+		name: "native sidecar proxy counts as meshed",
+		docs: strings.Replace(secured, "  - name: linkerd-proxy\n    image: proxy:v1\n    ports: [{name: linkerd-admin, containerPort: 4191}]\n",
+			"  initContainers:\n  - name: linkerd-proxy\n    image: proxy:v1\n", 1),
+	},
+	{
+		name: "port without Server",
+		docs: without(secured, "kind: Server\n"),
+		want: []string{"uncovered-port: Service/web port 80/http"},
+	},
+	{
+		name: "Server on another port",
+		docs: strings.Replace(secured, "  port: 8080\n", "  port: 9090\n", 1),
+		want: []string{"uncovered-port: Service/web port 80/http"},
+	},
+	{
+		name: "Server selecting other pods",
+		docs: strings.Replace(secured, "podSelector: {matchLabels: {app: web}}", "podSelector: {matchLabels: {app: api}}", 1),
+		want: []string{"uncovered-port: Service/web port 80/http"},
+	},
+	{
+		name: "Server without authorization",
+		docs: without(secured, "kind: AuthorizationPolicy"),
+		want: []string{"unauthorized-server: Service/web port 80/http"},
+	},
+	{
+		name: "namespace-wide authorization covers the Server",
+		docs: strings.Replace(secured, "targetRef: {group: policy.linkerd.io, kind: Server, name: web-http}", "targetRef: {group: core, kind: Namespace, name: ns}", 1),
+	},
+	{
+		name: "legacy ServerAuthorization covers the Server",
+		docs: without(secured, "kind: AuthorizationPolicy") + `
 ---
 apiVersion: policy.linkerd.io/v1beta1
 kind: ServerAuthorization
@@ -146,24 +146,24 @@ spec:
   server: {name: web-http}
   client: {meshTLS: {serviceAccounts: [{name: bot}]}}
 `,
-		},
-		{
-			name: "route without catch-all",
-			docs: strings.Replace(secured, "  - matches: [{path: {type: PathPrefix, value: /}}]\n", "", 1),
-			want: []string{"no-catch-all: HTTPRoute/web"},
-		},
-		{
-			name: "header match is not a catch-all",
-			docs: strings.Replace(secured, "{path: {type: PathPrefix, value: /}}", "{path: {type: PathPrefix, value: /}, headers: [{name: x, value: y}]}", 1),
-			want: []string{"no-catch-all: HTTPRoute/web"},
-		},
-		{
-			name: "rule without matches is a catch-all",
-			docs: strings.Replace(secured, "  - matches: [{path: {type: PathPrefix, value: /}}]\n", "  - backendRefs: [{name: web, port: 80}]\n", 1),
-		},
-		{
-			name: "ServiceProfile overriding the route",
-			docs: secured + `
+	},
+	{
+		name: "route without catch-all",
+		docs: strings.Replace(secured, "  - matches: [{path: {type: PathPrefix, value: /}}]\n", "", 1),
+		want: []string{"no-catch-all: HTTPRoute/web"},
+	},
+	{
+		name: "header match is not a catch-all",
+		docs: strings.Replace(secured, "{path: {type: PathPrefix, value: /}}", "{path: {type: PathPrefix, value: /}, headers: [{name: x, value: y}]}", 1),
+		want: []string{"no-catch-all: HTTPRoute/web"},
+	},
+	{
+		name: "rule without matches is a catch-all",
+		docs: strings.Replace(secured, "  - matches: [{path: {type: PathPrefix, value: /}}]\n", "  - backendRefs: [{name: web, port: 80}]\n", 1),
+	},
+	{
+		name: "ServiceProfile overriding the route",
+		docs: secured + `
 ---
 apiVersion: linkerd.io/v1alpha2
 kind: ServiceProfile
@@ -171,19 +171,22 @@ metadata: {name: web.ns.svc.cluster.local, namespace: ns}
 spec:
   routes: [{name: GET /api, condition: {method: GET, pathRegex: /api}}]
 `,
-			want: []string{"profile-overrides-route: ServiceProfile/web.ns.svc.cluster.local"},
-		},
-		{
-			name: "empty ServiceProfile overrides nothing",
-			docs: secured + `
+		want: []string{"profile-overrides-route: ServiceProfile/web.ns.svc.cluster.local"},
+	},
+	{
+		name: "empty ServiceProfile overrides nothing",
+		docs: secured + `
 ---
 apiVersion: linkerd.io/v1alpha2
 kind: ServiceProfile
 metadata: {name: web.ns.svc.cluster.local, namespace: ns}
 spec: {}
 `,
-		},
-	} {
+	},
+}
+
+func TestChecks(t *testing.T) {
+	for _, tc := range checkCases {
 		t.Run(tc.name, func(t *testing.T) {
 			inv, err := NewInventory("ns", objects(t, tc.docs))
 			if err != nil {
