@@ -16,7 +16,7 @@ import (
 var ErrNoPrometheus = errors.New("prometheus not found")
 
 // PrometheusBinary finds Prometheus: $TRAFFICCTL_PROMETHEUS, else `prometheus` on PATH (Debian's
-// package installs /usr/bin/prometheus).
+// package installs /usr/bin/prometheus), else the one EnsurePrometheus built into the cache.
 func PrometheusBinary() (string, error) {
 	if p := os.Getenv("TRAFFICCTL_PROMETHEUS"); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -24,11 +24,15 @@ func PrometheusBinary() (string, error) {
 		}
 		return p, nil
 	}
-	p, err := exec.LookPath("prometheus")
-	if err != nil {
-		return "", fmt.Errorf("%w on PATH: install it (apt-get install prometheus) or set TRAFFICCTL_PROMETHEUS", ErrNoPrometheus)
+	if p, err := exec.LookPath("prometheus"); err == nil {
+		return p, nil
 	}
-	return p, nil
+	if p, err := builtPrometheus(); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w on PATH or in the cache: run `make testbins` (builds it from the Go module proxy), install it (apt-get install prometheus) or set TRAFFICCTL_PROMETHEUS", ErrNoPrometheus)
 }
 
 // PromConfig describes what a local Prometheus scrapes.

@@ -155,15 +155,22 @@ func (o *Options) validate() error {
 		if fi, err := os.Stat(o.PrometheusBin); err != nil || fi.IsDir() {
 			return fmt.Errorf("%w: --prometheus-bin %s is not a file: install Prometheus (apt-get install prometheus) or pass its path", ErrBadInput, o.PrometheusBin)
 		}
-	} else {
-		bin, err := localk8s.PrometheusBinary()
+	}
+	return nil
+}
+
+// findParts finds Prometheus and the CRDs the user did not name, building Prometheus from the
+// Go module proxy on a machine that has none (the first run says so and takes ~5 minutes).
+func (o *Options) findParts(ctx context.Context) error {
+	if o.PrometheusBin == "" {
+		bin, err := localk8s.EnsurePrometheus(ctx, o.Log)
 		if err != nil {
 			return fmt.Errorf("%w: %w; or pass --prometheus-bin", ErrBadInput, err)
 		}
 		o.PrometheusBin = bin
 	}
 	if o.CRDs == "" {
-		dir, err := localk8s.FindCRDs(repoRoot())
+		dir, err := localk8s.FindCRDs(ctx, repoRoot())
 		if err != nil {
 			return fmt.Errorf("%w: %w; or pass --crds DIR", ErrBadInput, err)
 		}
@@ -179,6 +186,9 @@ func Up(ctx context.Context, o Options) (st *State, err error) {
 		return nil, err
 	}
 	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := o.findParts(ctx); err != nil {
 		return nil, err
 	}
 	if Running(o.Dir) {

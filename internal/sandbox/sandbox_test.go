@@ -49,7 +49,7 @@ func options(t *testing.T) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crds, err := localk8s.FindCRDs(root)
+	crds, err := localk8s.FindCRDs(context.Background(), root)
 	if err != nil {
 		testenv.Missing(t, "%v", err)
 	}

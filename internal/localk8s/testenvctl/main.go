@@ -15,7 +15,8 @@ import (
 )
 
 const usage = `usage: testenvctl bins | up [DIR] | down [DIR]
-  bins       build (once) and print the folder with etcd and kube-apiserver
+  bins       build (once) and print the folder with etcd and kube-apiserver; also builds
+             Prometheus from the Go module proxy when none is installed
   up [DIR]   start etcd + kube-apiserver on 127.0.0.1 with the upstream CRDs; prints export KUBECONFIG=...
   down [DIR] stop what up started (DIR defaults to ./.cache/testenv)`
 
@@ -43,6 +44,9 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if _, err := localk8s.EnsurePrometheus(ctx, os.Stderr); err != nil {
+			return err
+		}
 		fmt.Println(filepath.Dir(b.APIServer))
 		return nil
 	case "up":
@@ -66,7 +70,7 @@ func up(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	crds, err := localk8s.FindCRDs(wd)
+	crds, err := localk8s.FindCRDs(ctx, wd)
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	crds, err := localk8s.FindCRDs(root)
+	crds, err := localk8s.FindCRDs(ctx, root)
 	if err != nil {
 		return nil, err
 	}
