@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/trafficctl/trafficctl/internal/version.Version=$(VERSIO
 STATICCHECK_VERSION := v0.8.2
 # Timing-sensitive load tests run on their own, after the API-server suites (2-core machines).
 TIMING_PKGS := ./pkg/load/...
-TEST_FLAGS ?= -count=1 -timeout 25m
+TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: help build test test-short lint bench testbins fetch-crds generate image clean
 

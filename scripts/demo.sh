@@ -18,6 +18,10 @@ secs() { awk -v s="$1" -v k="$SCALE" 'BEGIN { v = s * k; if (v < 1) v = 1; print
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 START=$(date +%s)
 
+if [[ ! -d ${XDG_CACHE_HOME:-$HOME/.cache}/trafficctl/k8s-bins ]]; then
+  echo "first run: the sandbox builds etcd and kube-apiserver (~6 min) and, when none is installed,"
+  echo "Prometheus (~5 min) from the Go module proxy, once; later runs take about 90 s."
+fi
 if [[ -z ${TRAFFICCTL:-} ]]; then
   step "build"
   make -s build
@@ -110,3 +114,14 @@ step "report"
 "$T" canary history web-svc -n emojivoto -o json > "$OUT/canary-history.json"
 "$T" sandbox report "$OUT"
 echo "demo finished in $(( $(date +%s) - START ))s"
+cat <<EOF
+
+Run it again: make demo (about 90 s now: the servers are built and cached in ~/.cache/trafficctl).
+Open the report: $OUT/report.html
+Try next, by hand:
+  bin/trafficctl sandbox up && eval "\$(bin/trafficctl sandbox env)"
+  bin/trafficctl split set web-svc -n emojivoto web-v1=90 web-v2=10
+  bin/trafficctl sandbox set web-v2 --failure-rate 30
+  bin/trafficctl topology -n emojivoto --prometheus \$TRAFFICCTL_SANDBOX_PROMETHEUS
+  bin/trafficctl sandbox down
+EOF
