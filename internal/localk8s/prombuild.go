@@ -52,7 +52,8 @@ func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
 	cmd := exec.CommandContext(ctx, goBin, "install", "-trimpath", "-ldflags", "-s -w",
 		"github.com/prometheus/prometheus/cmd/prometheus@"+PrometheusModuleVersion)
 	cmd.Dir = os.TempDir() // outside any module, so the install resolves the pinned version alone
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=-buildvcs=false")
+	// Static (CGO_ENABLED=0): the binary runs wherever the cache is, and builds reuse the cache.
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build Prometheus %s: %w (or install it: apt-get install prometheus)", PrometheusModuleVersion, err)
