@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -247,7 +248,7 @@ func grpcServiceMethod(path string) (string, string) {
 }
 
 // maxRegexLength is the Gateway API CRDs' limit on a path match value.
-const maxRegexLength = 1024
+const maxRegexLength = regex.MaxLength
 
 // disjointRegexes gives every HTTP route an anchored regex that excludes the requests of the
 // routes before it (same method), so that at most one regex rule matches any request.
@@ -313,7 +314,7 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 					words = append(words, v...)
 				}
 				if finite {
-					if combined, fine := minusWordsAndSuffix(words, suffix); fine {
+					if combined, fine := regex.MinusWordsAndSuffix(words, suffix); fine {
 						re, ok, hard = combined, true, nil
 					}
 				}
@@ -328,7 +329,7 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 				for i, e := range excluded[k] {
 					drop[i] = e.Regex()
 				}
-				if general, fine := regexMinus(seg.Regex(), drop); fine && len(general) <= maxRegexLength {
+				if general, fine := regex.Minus(seg.Regex(), drop); fine && len(general) <= maxRegexLength {
 					re, ok, hard = general, true, nil
 				}
 			}
@@ -368,7 +369,7 @@ func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 					drop = append(drop, a.PathRegex())
 				}
 			}
-			if whole, fine := pathMinus(b.PathRegex(), drop); fine && len(whole)+2 <= maxRegexLength {
+			if whole, fine := regex.PathMinus(b.PathRegex(), drop); fine && len(whole)+2 <= maxRegexLength {
 				regexes[j], exact = "^"+whole+"$", true
 			}
 		}

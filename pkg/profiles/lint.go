@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	"sigs.k8s.io/yaml"
 )
 
@@ -550,7 +551,7 @@ func sampleN(expr string, n int) []string {
 	rng := rand.New(rand.NewPCG(uint64(len(expr)), 7))
 	out := make([]string, 0, n)
 	for range n {
-		s, err := SampleRegex(expr, rng)
+		s, err := regex.Sample(expr, rng)
 		if err != nil {
 			return nil
 		}

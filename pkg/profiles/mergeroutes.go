@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -453,7 +454,7 @@ func pairUpdated(old string, added []string, paired map[string]bool) string {
 			continue
 		}
 		for range 8 {
-			if s, err := SampleRegex(regexOf(n), rng); err == nil && oldRe.MatchString(s) {
+			if s, err := regex.Sample(regexOf(n), rng); err == nil && oldRe.MatchString(s) {
 				return n
 			}
 		}
