@@ -52,15 +52,15 @@ func TestProfileCommand(t *testing.T) {
 			[]string{"kind: ServiceProfile"}, []string{`warning: routes "GET /v1.0/a/b/{yv}" and "GET /v1.0/a/{xv}/c" overlap`}},
 		{"proto", []string{"profile", "emoji-svc", "--proto", "../../pkg/profiles/testdata/proto/legacy/emoji.proto", "-I", "../../pkg/profiles/testdata/proto"}, ExitOK,
 			[]string{"name: /legacy.EmojiService/ListAll"}, nil},
-		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitOK,
+		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitOK,
 			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
-		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-httproutes.yaml"}, ExitOK,
+		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-httproutes.yaml"}, ExitOK,
 			[]string{"name: web-admin", "retry.linkerd.io/limit: \"3\"", "name: x-debug", "port: 8080"},
 			[]string{"merge: conflict: HTTPRoute web-retry-timeout-2s: annotation timeout.linkerd.io/request=5s edited by hand is now 2s", "merge: removed HTTPRoute web-timeout-5s"}},
-		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-grpcroutes.yaml"}, ExitOK,
+		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-grpcroutes.yaml"}, ExitOK,
 			[]string{"kind: GRPCRoute", "name: x-tenant"}, []string{"merge: removed match /emojivoto.v1.VotingService/VoteGone"}},
-		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitUsage,
-			nil, []string{"merge-existing.yaml: no HTTPRoute or GRPCRoute"}},
+		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitUsage,
+			nil, []string{"existing-serviceprofile.yaml: no HTTPRoute or GRPCRoute"}},
 		{"merge and contract from stdin", []string{"profile", "web", "--openapi", "-", "--merge", "-"}, ExitUsage, nil, []string{"cannot both read stdin"}},
 		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
 		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
@@ -168,7 +168,7 @@ func TestProfileStdin(t *testing.T) {
 func TestProfileMergeApply(t *testing.T) {
 	env := testenv.Require(t)
 	ns := env.Namespace(t)
-	data, err := os.ReadFile("../../pkg/profiles/testdata/merge/existing-httproutes.yaml")
+	data, err := os.ReadFile("../../pkg/profiles/merge/testdata/existing-httproutes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,15 @@ const (
 // Gateway API limits (v1.1/v1.2 CRDs): matches per rule and rules per route.
 const (
 	maxMatchesPerRule = 8
-	maxRulesPerRoute  = 16
+	// MaxRulesPerRoute is the most rules an HTTPRoute or GRPCRoute may have.
+	MaxRulesPerRoute = 16
+)
+
+// Generated route objects carry this label; route objects without it were written by hand and
+// survive a merge (pkg/profiles/merge) untouched.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedByValue = "trafficctl"
 )
 
 // gatewayMethods are the methods an HTTPRoute match accepts.
@@ -147,7 +155,7 @@ func (p *Plan) RouteObjects() *RouteObjects {
 			names = append(names, r.Name)
 		}
 		for chunk := 0; len(matches) > 0; chunk++ {
-			take := min(len(matches), maxMatchesPerRule*maxRulesPerRoute)
+			take := min(len(matches), maxMatchesPerRule*MaxRulesPerRoute)
 			route := p.httpRoute(pol, chunk)
 			var ruleNames [][]string
 			for k := 0; k < take; k += maxMatchesPerRule {
@@ -223,7 +231,7 @@ func (p *Plan) grpcRoutes(pol routePolicy, idx []int, catchAll bool) []*gatewayv
 	}
 	var out []*gatewayv1.GRPCRoute
 	for chunk := 0; len(rules) > 0; chunk++ {
-		take := min(len(rules), maxRulesPerRoute)
+		take := min(len(rules), MaxRulesPerRoute)
 		r := p.grpcRoute(pol, chunk)
 		r.Spec.Rules = rules[:take]
 		rules = rules[take:]

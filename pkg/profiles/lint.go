@@ -62,10 +62,10 @@ type Linter struct {
 // Add reads the ServiceProfiles, HTTPRoutes and GRPCRoutes of a YAML or JSON file (several
 // documents, or a List). Other kinds are ignored.
 func (l *Linter) Add(file string, data []byte) error {
-	for i, doc := range splitYAMLDocuments(data) {
+	for i, doc := range SplitDocuments(data) {
 		var obj map[string]any
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
-			return inputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
+			return InputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
 		}
 		if obj == nil {
 			continue

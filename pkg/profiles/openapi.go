@@ -53,29 +53,29 @@ func ParseOpenAPI(ctx context.Context, source string, data []byte, opts OpenAPIO
 	}
 	if err := json.Unmarshal(jsonData, &head); err != nil {
 		if loc := jsonSyntaxLocation(jsonData, err); loc != "" {
-			return nil, inputErrorf(source, loc, "not a JSON or YAML document: %v", err)
+			return nil, InputErrorf(source, loc, "not a JSON or YAML document: %v", err)
 		}
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
 	}
 	r := &reader{source: source, warn: warn}
 	switch {
 	case head.Swagger != nil:
 		v, ok := versionString(head.Swagger)
 		if !ok || v != "2.0" {
-			return nil, inputErrorf(source, "swagger", "unsupported version %s: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", head.Swagger)
+			return nil, InputErrorf(source, "swagger", "unsupported version %s: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", head.Swagger)
 		}
 		return r.swagger2(jsonData)
 	case head.OpenAPI != nil:
 		v, ok := versionString(head.OpenAPI)
 		if !ok {
-			return nil, inputErrorf(source, "openapi", "the version must be a string such as \"3.1.0\", not %s", head.OpenAPI)
+			return nil, InputErrorf(source, "openapi", "the version must be a string such as \"3.1.0\", not %s", head.OpenAPI)
 		}
 		if !(strings.HasPrefix(v, "3.0") || strings.HasPrefix(v, "3.1") || strings.HasPrefix(v, "3.2")) {
-			return nil, inputErrorf(source, "openapi", "unsupported version %q: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", v)
+			return nil, InputErrorf(source, "openapi", "unsupported version %q: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", v)
 		}
 		return r.openapi3(ctx, jsonData, opts.AllowExternalRefs)
 	default:
-		return nil, inputErrorf(source, "", "not an OpenAPI document: no \"openapi\" or \"swagger\" version at the top level")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: no \"openapi\" or \"swagger\" version at the top level")
 	}
 }
 
@@ -83,17 +83,17 @@ func ParseOpenAPI(ctx context.Context, source string, data []byte, opts OpenAPIO
 func toJSON(source string, data []byte) ([]byte, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the input is empty")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the input is empty")
 	}
 	if trimmed[0] == '{' {
 		return trimmed, nil
 	}
 	out, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, inputErrorf(source, "", "not a JSON or YAML document: %v", err)
+		return nil, InputErrorf(source, "", "not a JSON or YAML document: %v", err)
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(out), []byte("{")) {
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
 	}
 	return out, nil
 }
@@ -136,10 +136,10 @@ func (r *reader) inherit(parent policy, ext map[string]any, loc string) (policy,
 	if v, ok := ext[ExtTimeout]; ok {
 		s, ok := v.(string)
 		if !ok {
-			return p, inputErrorf(r.source, joinLoc(loc, ExtTimeout), "timeout must be a duration string such as \"500ms\" or \"10s\", not %v", v)
+			return p, InputErrorf(r.source, joinLoc(loc, ExtTimeout), "timeout must be a duration string such as \"500ms\" or \"10s\", not %v", v)
 		}
 		if _, err := time.ParseDuration(s); err != nil {
-			return p, inputErrorf(r.source, joinLoc(loc, ExtTimeout), "invalid duration %q: use a Go duration such as \"500ms\" or \"10s\"", s)
+			return p, InputErrorf(r.source, joinLoc(loc, ExtTimeout), "invalid duration %q: use a Go duration such as \"500ms\" or \"10s\"", s)
 		}
 		p.timeout = s
 	}
@@ -156,7 +156,7 @@ func (r *reader) retryableValue(v any, loc string) (bool, error) {
 			return b, nil
 		}
 	}
-	return false, inputErrorf(r.source, joinLoc(loc, ExtRetryable), "must be true or false, not %v", v)
+	return false, InputErrorf(r.source, joinLoc(loc, ExtRetryable), "must be true or false, not %v", v)
 }
 
 func joinLoc(loc, key string) string {
@@ -177,7 +177,7 @@ func (r *reader) statusClasses(loc string, codes []string, ext func(code string)
 		}
 		failure, isBool := v.(bool)
 		if !isBool {
-			return nil, inputErrorf(r.source, joinLoc(loc, "responses."+code+"."+ExtFailure), "must be true or false, not %v", v)
+			return nil, InputErrorf(r.source, joinLoc(loc, "responses."+code+"."+ExtFailure), "must be true or false, not %v", v)
 		}
 		lo, hi, ok := statusRange(code)
 		if !ok {
@@ -258,9 +258,9 @@ func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API
 	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
 	if err != nil {
 		if loc, ref, ok := findBadLocalRef(data); ok {
-			return nil, inputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
+			return nil, InputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
 		}
-		return nil, inputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
+		return nil, InputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
 	}
 	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
 		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),

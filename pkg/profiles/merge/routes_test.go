@@ -1,4 +1,4 @@
-package profiles
+package merge
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 	"sigs.k8s.io/yaml"
 )
 
@@ -44,21 +47,15 @@ func readRoutesFile(t testing.TB, file string) []map[string]any {
 	return objs
 }
 
-func emojivotoRoutes(t testing.TB) *RouteObjects {
+func emojivotoRoutes(t testing.TB) *profiles.RouteObjects {
 	t.Helper()
-	plan, err := NewPlan(loadCorpus(t, "testdata/specs/emojivoto-web.yaml", nil), testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := profilestest.OpenAPIPlan(t, profilestest.Spec("emojivoto-web.yaml"), profilestest.Options())
 	return plan.RouteObjects()
 }
 
-func protoRoutes(t *testing.T) *RouteObjects {
+func protoRoutes(t *testing.T) *profiles.RouteObjects {
 	t.Helper()
-	plan, err := NewPlan(loadProtoCorpus(t), Options{Service: "emoji-svc", Namespace: "emojivoto", Timeout: "1s"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := profilestest.ProtoPlan(t, profiles.Options{Service: "emoji-svc", Namespace: "emojivoto", Timeout: "1s"})
 	return plan.RouteObjects()
 }
 
@@ -81,13 +78,13 @@ func hasChange(changes []string, want string) bool {
 }
 
 // TestMergeHTTPRoutes merges the HTTPRoutes of the emojivoto web contract into routes a user
-// edited (testdata/merge/existing-httproutes.yaml).
+// edited (testdata/existing-httproutes.yaml).
 func TestMergeHTTPRoutes(t *testing.T) {
-	m, err := MergeRoutes(readRoutesFile(t, "testdata/merge/existing-httproutes.yaml"), emojivotoRoutes(t))
+	m, err := Routes(readRoutesFile(t, "testdata/existing-httproutes.yaml"), emojivotoRoutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "merge.httproute.yaml", renderMerge(t, m))
+	golden.Assert(t, "testdata/golden/httproute.yaml", renderMerge(t, m))
 	if got := objectName(m.Objects[0]); got != "web-admin" {
 		t.Errorf("first object %q, want the hand-written web-admin", got)
 	}
@@ -96,7 +93,7 @@ func TestMergeHTTPRoutes(t *testing.T) {
 	}
 	retry := findObject(m.Objects, "HTTPRoute", "web-retry-timeout-2s")
 	ann := asMap(asMap(retry["metadata"])["annotations"])
-	if ann["retry.linkerd.io/limit"] != "3" || ann[AnnotationTimeoutRequest] != "2s" {
+	if ann["retry.linkerd.io/limit"] != "3" || ann[profiles.AnnotationTimeoutRequest] != "2s" {
 		t.Errorf("annotations %v: want the hand-added limit and the contract's timeout", ann)
 	}
 	for _, o := range m.Objects {
@@ -137,11 +134,11 @@ func TestMergeHTTPRoutes(t *testing.T) {
 
 // TestMergeGRPCRoutes merges the GRPCRoutes of the proto corpus into edited ones.
 func TestMergeGRPCRoutes(t *testing.T) {
-	m, err := MergeRoutes(readRoutesFile(t, "testdata/merge/existing-grpcroutes.yaml"), protoRoutes(t))
+	m, err := Routes(readRoutesFile(t, "testdata/existing-grpcroutes.yaml"), protoRoutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "merge.grpcroute.yaml", renderMerge(t, m))
+	golden.Assert(t, "testdata/golden/grpcroute.yaml", renderMerge(t, m))
 	first := findObject(m.Objects, "GRPCRoute", "emoji-svc-grpc-timeout-1s")
 	rules := asSlice(asMap(first["spec"])["rules"])
 	if len(rules) == 0 || asString(asMap(asSlice(asMap(asSlice(asMap(rules[0])["matches"])[0])["headers"])[0])["name"]) != "x-tenant" {
@@ -223,7 +220,7 @@ func TestMergeRoutesCases(t *testing.T) {
 		{
 			name: "a policy annotation removed by hand",
 			edit: func(objs []map[string]any) []map[string]any {
-				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), AnnotationRetryHTTP)
+				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), profiles.AnnotationRetryHTTP)
 				return objs
 			},
 			wantChanges: []string{"conflict: HTTPRoute web-retry-timeout-2s: annotation retry.linkerd.io/http=5xx, missing from your file, is back"},
@@ -232,7 +229,7 @@ func TestMergeRoutesCases(t *testing.T) {
 			name: "hand-written rules of a policy the contract dropped",
 			edit: func(objs []map[string]any) []map[string]any {
 				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
-				asMap(o["metadata"])["labels"] = map[string]any{LabelManagedBy: ManagedByValue}
+				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
 				return append(objs, o)
 			},
 			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
@@ -247,7 +244,7 @@ func TestMergeRoutesCases(t *testing.T) {
 			edit: func(objs []map[string]any) []map[string]any {
 				o := handRoute("books", map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}})
 				asMap(asSlice(asMap(o["spec"])["parentRefs"])[0])["name"] = "books"
-				asMap(o["metadata"])["labels"] = map[string]any{LabelManagedBy: ManagedByValue}
+				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
 				return append(objs, o)
 			},
 			wantChanges: []string{"left out HTTPRoute demo/books: it is not a route of the Service demo/web"},
@@ -317,7 +314,7 @@ func TestMergeRoutesCases(t *testing.T) {
 			name: "too many rules after the merge",
 			edit: func(objs []map[string]any) []map[string]any {
 				spec := asMap(findObject(objs, "HTTPRoute", "web")["spec"])
-				for i := range maxRulesPerRoute {
+				for i := range profiles.MaxRulesPerRoute {
 					spec["rules"] = append(asSlice(spec["rules"]), map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "Exact", "value": "/r" + string(rune('a'+i))}}}})
 				}
 				return objs
@@ -355,7 +352,7 @@ func TestMergeRoutesCases(t *testing.T) {
 			for _, o := range generated {
 				existing = append(existing, clone(o).(map[string]any))
 			}
-			m, err := MergeRoutes(tc.edit(existing), ro)
+			m, err := Routes(tc.edit(existing), ro)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -399,7 +396,7 @@ func TestReadRouteObjectsErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadRouteObjects("x.yaml", []byte(tc.data))
-			if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !profiles.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an input error containing %q", err, tc.want)
 			}
 		})
@@ -409,9 +406,11 @@ func TestReadRouteObjectsErrors(t *testing.T) {
 // FuzzReadRouteObjects: any file either fails as bad input or merges without panicking into
 // objects that all have a kind and a name.
 func FuzzReadRouteObjects(f *testing.F) {
-	files, _ := filepath.Glob("testdata/merge/*.yaml")
-	golden, _ := filepath.Glob("testdata/golden/*route.yaml")
-	for _, file := range append(files, golden...) {
+	// The fixtures, the merged goldens and the generated routes of pkg/profiles' goldens.
+	files, _ := filepath.Glob("testdata/existing-*routes.yaml")
+	merged, _ := filepath.Glob("testdata/golden/*route.yaml")
+	generated, _ := filepath.Glob(filepath.Join(profilestest.Testdata, "golden", "*route.yaml"))
+	for _, file := range append(append(files, merged...), generated...) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -423,12 +422,12 @@ func FuzzReadRouteObjects(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := ReadRouteObjects("fuzz.yaml", data)
 		if err != nil {
-			if !IsInputError(err) {
+			if !profiles.IsInputError(err) {
 				t.Fatalf("error is not an InputError: %v", err)
 			}
 			return
 		}
-		m, err := MergeRoutes(objs, ro)
+		m, err := Routes(objs, ro)
 		if err != nil {
 			return
 		}

@@ -1,25 +1,22 @@
-package profiles
+package merge
 
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// Generated route objects carry this label; route objects without it were written by hand and
-// survive a merge untouched.
-const (
-	LabelManagedBy   = "app.kubernetes.io/managed-by"
-	ManagedByValue   = "trafficctl"
-	catchAllIdentity = "catch-all"
-)
+// catchAllIdentity names the generated catch-all rule among the match identities.
+const catchAllIdentity = "catch-all"
 
 // serverSetMetadata are the metadata fields the API server owns: `kubectl get -o yaml` prints
 // them, an applied manifest must not carry them.
@@ -33,47 +30,47 @@ func ReadRouteObjects(source string, data []byte) ([]map[string]any, error) {
 	var objs []map[string]any
 	seen := map[string]bool{}
 	routes := 0
-	for i, doc := range splitYAMLDocuments(data) {
+	for i, doc := range profiles.SplitDocuments(data) {
 		loc := fmt.Sprintf("document %d", i+1)
 		var v any
 		if err := yaml.Unmarshal(doc, &v); err != nil {
-			return nil, inputErrorf(source, loc, "not YAML or JSON: %v", err)
+			return nil, profiles.InputErrorf(source, loc, "not YAML or JSON: %v", err)
 		}
 		if v == nil {
 			continue // comments only
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, inputErrorf(source, loc, "not a Kubernetes object")
+			return nil, profiles.InputErrorf(source, loc, "not a Kubernetes object")
 		}
 		items, where := []any{obj}, func(int) string { return loc }
 		if obj["kind"] == "List" {
 			if items, ok = obj["items"].([]any); !ok && obj["items"] != nil {
-				return nil, inputErrorf(source, loc, "a List's items must be a list")
+				return nil, profiles.InputErrorf(source, loc, "a List's items must be a list")
 			}
 			where = func(j int) string { return fmt.Sprintf("%s, items[%d]", loc, j) }
 		}
 		for j, it := range items {
 			o, ok := it.(map[string]any)
 			if !ok || asString(o["kind"]) == "" || asString(asMap(o["metadata"])["name"]) == "" {
-				return nil, inputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
+				return nil, profiles.InputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
 			}
 			if kind := gatewayRouteKind(o); kind != "" {
 				if err := checkRouteShape(kind, o); err != nil {
-					return nil, inputErrorf(source, where(j), "invalid %s %s: %v", kind, objectName(o), err)
+					return nil, profiles.InputErrorf(source, where(j), "invalid %s %s: %v", kind, objectName(o), err)
 				}
 				routes++
 			}
 			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + asString(asMap(o["metadata"])["namespace"]) + "/" + objectName(o)
 			if seen[key] {
-				return nil, inputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
+				return nil, profiles.InputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
 			}
 			seen[key] = true
 			objs = append(objs, o)
 		}
 	}
 	if routes == 0 {
-		return nil, inputErrorf(source, "", "no HTTPRoute or GRPCRoute (gateway.networking.k8s.io) in the file")
+		return nil, profiles.InputErrorf(source, "", "no HTTPRoute or GRPCRoute (gateway.networking.k8s.io) in the file")
 	}
 	return objs, nil
 }
@@ -123,7 +120,7 @@ func attachedTo(o map[string]any, ns, service string) bool {
 }
 
 func isGenerated(o map[string]any) bool {
-	return gatewayRouteKind(o) != "" && asString(asMap(asMap(o["metadata"])["labels"])[LabelManagedBy]) == ManagedByValue
+	return gatewayRouteKind(o) != "" && asString(asMap(asMap(o["metadata"])["labels"])[profiles.LabelManagedBy]) == profiles.ManagedByValue
 }
 
 // matchIdentity names a match of the shape the generator emits: "METHOD REGEX" for an
@@ -186,7 +183,7 @@ func ruleParts(kind string, rule map[string]any) (ids []string, hand map[string]
 	return ids, hand
 }
 
-// RouteMerge is existing route objects updated with generated ones.
+// RouteMerge is existing route objects updated with generated ones, as Routes returns them.
 type RouteMerge struct {
 	// Objects are the manifests to print: hand-written objects first, in their order and
 	// without the fields the API server sets, then the generated ones.
@@ -211,8 +208,8 @@ type oldRule struct {
 	ids    []string
 }
 
-// MergeRoutes updates existing route objects (as ReadRouteObjects returns them) with the
-// generated routes of ro, mirroring Merge for ServiceProfiles. Objects not attached to the
+// Routes updates existing route objects (as ReadRouteObjects returns them) with the
+// generated routes of ro, mirroring ServiceProfile for ServiceProfiles. Objects not attached to the
 // Service (other Services' routes, other kinds) are left out, as reported changes; of the rest:
 //
 //   - objects without the managed-by label are the user's: kept first, unchanged; a generated
@@ -227,7 +224,7 @@ type oldRule struct {
 //
 // New objects take the parentRefs, hostnames and rule fields every old generated object of
 // their kind shared. It fails when a merged object exceeds Gateway API's rules per route.
-func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, error) {
+func Routes(existing []map[string]any, ro *profiles.RouteObjects) (*RouteMerge, error) {
 	gen, names, err := generatedManifests(ro)
 	if err != nil {
 		return nil, err
@@ -261,7 +258,7 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 		}
 		if !isGenerated(o) {
 			if genNames[kind+" "+objectName(o)] {
-				return nil, fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), LabelManagedBy, ManagedByValue)
+				return nil, fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), profiles.LabelManagedBy, profiles.ManagedByValue)
 			}
 			res.Objects = append(res.Objects, cleanObject(o))
 			res.Yours++
@@ -345,7 +342,7 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 			}
 			report("added %s %s", kind, name)
 			d := defaults[kind]
-			for _, f := range sortedKeys(d.spec) {
+			for _, f := range slices.Sorted(maps.Keys(d.spec)) {
 				if !sameJSON(spec[f], d.spec[f]) {
 					spec[f] = clone(d.spec[f])
 					report("gave %s %s the spec.%s all your generated %ss have", kind, name, f, kind)
@@ -355,7 +352,7 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 				for _, r := range rules {
 					mergeInto(asMap(r), d.extras)
 				}
-				report("gave the rules of %s %s the %s all your generated %s rules have", kind, name, strings.Join(sortedKeys(d.extras), ", "), kind)
+				report("gave the rules of %s %s the %s all your generated %s rules have", kind, name, strings.Join(slices.Sorted(maps.Keys(d.extras)), ", "), kind)
 			}
 			spec["rules"] = rules
 			res.Objects = append(res.Objects, n)
@@ -374,8 +371,8 @@ func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, erro
 		if len(old.handRules) > 0 {
 			report("kept %d hand-written rule(s) of %s %s", len(old.handRules), kind, name)
 		}
-		if len(all) > maxRulesPerRoute {
-			return nil, fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), maxRulesPerRoute, kind, LabelManagedBy, ManagedByValue)
+		if len(all) > profiles.MaxRulesPerRoute {
+			return nil, fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), profiles.MaxRulesPerRoute, kind, profiles.LabelManagedBy, profiles.ManagedByValue)
 		}
 		if len(all) == 0 {
 			report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, ns)
@@ -429,7 +426,7 @@ func reportRoutes(report func(string, ...any), oldIDs []string, oldLoc map[strin
 			report("updated route %s (path regex %s -> %s%s)", names[n], regexOf(k), regexOf(n), move)
 			continue
 		}
-		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], LabelManagedBy, ManagedByValue)
+		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], profiles.LabelManagedBy, profiles.ManagedByValue)
 	}
 	for _, k := range added {
 		if !paired[k] {
@@ -474,11 +471,11 @@ func regexOf(k string) string {
 }
 
 // generatedManifests turns ro into manifests and names every identity after its plan route.
-func generatedManifests(ro *RouteObjects) ([]map[string]any, map[string]string, error) {
+func generatedManifests(ro *profiles.RouteObjects) ([]map[string]any, map[string]string, error) {
 	names := map[string]string{"HTTPRoute " + catchAllIdentity: "the catch-all rule", "GRPCRoute " + catchAllIdentity: "the catch-all rule"}
 	var out []map[string]any
 	for i, r := range ro.HTTP {
-		m, err := Manifest(r)
+		m, err := profiles.Manifest(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode manifest: %w", err)
 		}
@@ -492,7 +489,7 @@ func generatedManifests(ro *RouteObjects) ([]map[string]any, map[string]string, 
 		out = append(out, m)
 	}
 	for _, r := range ro.GRPC {
-		m, err := Manifest(r)
+		m, err := profiles.Manifest(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode manifest: %w", err)
 		}
@@ -571,7 +568,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 		for k, v := range have {
 			merged[k] = v
 		}
-		for _, k := range sortedKeys(want) {
+		for _, k := range slices.Sorted(maps.Keys(want)) {
 			switch v, ok := have[k]; {
 			case !ok:
 				report("conflict: %s %s: %s %s=%s, missing from your file, is back: the contract sets it", kind, name, field[:len(field)-1], k, asString(want[k]))
@@ -580,7 +577,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 			}
 			merged[k] = want[k]
 		}
-		for _, k := range sortedKeys(have) {
+		for _, k := range slices.Sorted(maps.Keys(have)) {
 			if _, gen := want[k]; !gen {
 				report("kept %s %s of %s %s", field[:len(field)-1], k, kind, name)
 			}
@@ -592,7 +589,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 	out["metadata"] = md
 	spec := asMap(out["spec"])
 	oldSpec := asMap(old.obj["spec"])
-	for _, f := range sortedKeys(oldSpec) {
+	for _, f := range slices.Sorted(maps.Keys(oldSpec)) {
 		if f == "rules" {
 			continue
 		}
@@ -601,7 +598,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 		}
 		spec[f] = oldSpec[f]
 	}
-	for _, f := range sortedKeys(spec) {
+	for _, f := range slices.Sorted(maps.Keys(spec)) {
 		if _, ok := oldSpec[f]; !ok && f != "rules" {
 			report("conflict: %s %s: spec.%s, missing from your file, is back: the contract sets it", kind, name, f)
 		}
@@ -655,7 +652,7 @@ func assignExtras(kind string, old *oldObject, rules []any, fallback map[string]
 			keys[k] = true
 		}
 	}
-	res.keys = sortedKeys(keys)
+	res.keys = slices.Sorted(maps.Keys(keys))
 	return res
 }
 
