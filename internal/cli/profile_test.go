@@ -76,10 +76,10 @@ func TestProfileCommand(t *testing.T) {
 		{"not a spec", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/not-a-spec.yaml"}, ExitUsage, nil, []string{"not an OpenAPI document"}},
 		{"bad timeout extension", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/bad-timeout.yaml"}, ExitUsage, nil, []string{"paths./pets.x-linkerd-timeout"}},
 		{"lint clean", []string{"lint", "../../pkg/profiles/testdata/golden/emojivoto-web.httproute.yaml"}, ExitOK, nil, nil},
-		{"lint findings", []string{"lint", "../../pkg/profiles/testdata/lint/routes.yaml"}, ExitCheckFailed,
-			[]string{"../../pkg/profiles/testdata/lint/routes.yaml: HTTPRoute library/books: rules[0].matches[2]: path regex"}, []string{"error: 11 finding(s) in 3 object(s)"}},
+		{"lint findings", []string{"lint", "../../pkg/profiles/lint/testdata/routes.yaml"}, ExitCheckFailed,
+			[]string{"../../pkg/profiles/lint/testdata/routes.yaml: HTTPRoute library/books: rules[0].matches[2]: path regex"}, []string{"error: 11 finding(s) in 3 object(s)"}},
 		{"lint missing file", []string{"lint", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
-		{"lint not yaml", []string{"lint", "../../pkg/profiles/testdata/lint/broken.yaml"}, ExitUsage, nil, []string{"not YAML or JSON"}},
+		{"lint not yaml", []string{"lint", "../../pkg/profiles/lint/testdata/broken.yaml"}, ExitUsage, nil, []string{"not YAML or JSON"}},
 		{"lint no args", []string{"lint"}, ExitUsage, nil, nil},
 		{"bad proto", []string{"profile", "web", "--proto", "../../pkg/profiles/testdata/proto/bad/syntax.proto"}, ExitUsage, nil, []string{"syntax.proto: line 5, column 1"}},
 	}

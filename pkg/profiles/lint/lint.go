@@ -1,17 +1,24 @@
-package profiles
+package lint
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"sigs.k8s.io/yaml"
 )
+
+// samplesPerCheck is how many sampled requests decide that a route shadows or overlaps
+// another: the number pkg/profiles' overlap checks use, so lint and generator agree.
+const samplesPerCheck = 24
 
 // Finding is one problem trafficctl lint reports.
 type Finding struct {
@@ -62,10 +69,10 @@ type Linter struct {
 // Add reads the ServiceProfiles, HTTPRoutes and GRPCRoutes of a YAML or JSON file (several
 // documents, or a List). Other kinds are ignored.
 func (l *Linter) Add(file string, data []byte) error {
-	for i, doc := range SplitDocuments(data) {
+	for i, doc := range profiles.SplitDocuments(data) {
 		var obj map[string]any
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
-			return InputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
+			return profiles.InputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
 		}
 		if obj == nil {
 			continue
@@ -82,7 +89,7 @@ func (l *Linter) Add(file string, data []byte) error {
 		for _, it := range items {
 			o := lintObject{file: file, obj: it}
 			switch {
-			case o.kind() == ServiceProfileKind && o.group() == "linkerd.io",
+			case o.kind() == profiles.ServiceProfileKind && o.group() == "linkerd.io",
 				(o.kind() == "HTTPRoute" || o.kind() == "GRPCRoute") && (o.group() == "gateway.networking.k8s.io" || o.group() == "policy.linkerd.io"):
 				l.objects = append(l.objects, o)
 			}
@@ -99,7 +106,7 @@ func (l *Linter) Lint() []Finding {
 	var out []Finding
 	profiled := map[string]lintObject{} // "ns/service" -> ServiceProfile
 	for _, o := range l.objects {
-		if o.kind() == ServiceProfileKind {
+		if o.kind() == profiles.ServiceProfileKind {
 			out = append(out, lintServiceProfile(o)...)
 			if svc, ns, ok := profileService(o.name()); ok && hasPolicy(o) {
 				profiled[ns+"/"+svc] = o
@@ -109,7 +116,7 @@ func (l *Linter) Lint() []Finding {
 	routesBySvc := map[string][]lintObject{}
 	var svcOrder []string
 	for _, o := range l.objects {
-		if o.kind() == ServiceProfileKind {
+		if o.kind() == profiles.ServiceProfileKind {
 			continue
 		}
 		out = append(out, lintRoute(o)...)
@@ -392,16 +399,16 @@ func lintRoute(o lintObject) []Finding {
 	}
 	grpc := o.kind() == "GRPCRoute"
 	ann := mapOf(mapOf(o.obj, "metadata"), "annotations")
-	for _, k := range sortedKeys(ann) {
+	for _, k := range slices.Sorted(maps.Keys(ann)) {
 		v := str(ann, k)
 		switch {
 		case strings.HasPrefix(k, "timeout.linkerd.io/") || k == "retry.linkerd.io/timeout":
 			if !validDuration(v) {
 				add("", "annotation %s: %q is not a duration such as 500ms or 10s", k, v)
 			}
-		case k == AnnotationRetryHTTP:
+		case k == profiles.AnnotationRetryHTTP:
 			if grpc {
-				add("", "annotation %s is invalid on a GRPCRoute: use %s", k, AnnotationRetryGRPC)
+				add("", "annotation %s is invalid on a GRPCRoute: use %s", k, profiles.AnnotationRetryGRPC)
 				continue
 			}
 			for _, c := range strings.Split(v, ",") {
@@ -409,7 +416,7 @@ func lintRoute(o lintObject) []Finding {
 					add("", "annotation %s: %q is not 5xx, gateway-error, a status or a status range", k, c)
 				}
 			}
-		case k == AnnotationRetryGRPC:
+		case k == profiles.AnnotationRetryGRPC:
 			for _, c := range strings.Split(v, ",") {
 				if !retryGRPCValues[strings.TrimSpace(c)] {
 					add("", "annotation %s: %q is not one of cancelled, deadline-exceeded, internal, resource-exhausted, unavailable", k, c)
