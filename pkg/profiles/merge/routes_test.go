@@ -157,32 +157,35 @@ func TestMergeGRPCRoutes(t *testing.T) {
 
 // TestMergeRoutesCases edits the generated emojivoto routes the way users do and checks what a
 // merge with the same contract keeps and reports.
-func TestMergeRoutesCases(t *testing.T) {
-	ro := emojivotoRoutes(t)
-	generated, _, err := generatedManifests(ro)
-	if err != nil {
-		t.Fatal(err)
+// routesCase edits the generated objects as a user might have and says what merging the
+// contract back into them must do.
+type routesCase struct {
+	name        string
+	edit        func(objs []map[string]any) []map[string]any
+	wantChanges []string // nil: no change at all, and the output is what was generated
+	wantErr     string
+	check       func(t *testing.T, out []map[string]any)
+}
+
+// handRoute is an HTTPRoute of the user's for the Service demo/web with one match.
+func handRoute(name string, match map[string]any) map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": name, "namespace": "demo"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"group": "core", "kind": "Service", "name": "web"}},
+			"rules":      []any{map[string]any{"matches": []any{match}}},
+		},
 	}
-	handRoute := func(name string, match map[string]any) map[string]any {
-		return map[string]any{
-			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-			"metadata": map[string]any{"name": name, "namespace": "demo"},
-			"spec": map[string]any{
-				"parentRefs": []any{map[string]any{"group": "core", "kind": "Service", "name": "web"}},
-				"rules":      []any{map[string]any{"matches": []any{match}}},
-			},
-		}
-	}
-	backend := func(name string) []any {
-		return []any{map[string]any{"kind": "Service", "name": name, "port": float64(8080)}}
-	}
-	tests := []struct {
-		name        string
-		edit        func(objs []map[string]any) []map[string]any
-		wantChanges []string // nil: no change at all, and the output is what was generated
-		wantErr     string
-		check       func(t *testing.T, out []map[string]any)
-	}{
+}
+
+func backend(name string) []any {
+	return []any{map[string]any{"kind": "Service", "name": name, "port": float64(8080)}}
+}
+
+// ownershipCases are about whose objects are whose: the user's, other Services', generated.
+func ownershipCases() []routesCase {
+	return []routesCase{
 		{name: "unchanged", edit: func(objs []map[string]any) []map[string]any { return objs }},
 		{
 			name: "a route object of the user's",
@@ -201,41 +204,6 @@ func TestMergeRoutesCases(t *testing.T) {
 				web := findObject(out, "HTTPRoute", "web")
 				if web != nil {
 					t.Errorf("the generated catch-all object is still there: %v", web)
-				}
-			},
-		},
-		{
-			name: "rules with different backendRefs",
-			edit: func(objs []map[string]any) []map[string]any {
-				rules := asSlice(asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"])
-				rule := asMap(rules[0])
-				matches := asSlice(rule["matches"])
-				rule["matches"] = matches[:1]
-				rule["backendRefs"] = backend("web-v1")
-				asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"] = []any{rule, map[string]any{"matches": matches[1:], "backendRefs": backend("web-v2")}}
-				return objs
-			},
-			wantChanges: []string{"conflict: the generated rules of HTTPRoute web-timeout-2s had different backendRefs"},
-		},
-		{
-			name: "a policy annotation removed by hand",
-			edit: func(objs []map[string]any) []map[string]any {
-				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), profiles.AnnotationRetryHTTP)
-				return objs
-			},
-			wantChanges: []string{"conflict: HTTPRoute web-retry-timeout-2s: annotation retry.linkerd.io/http=5xx, missing from your file, is back"},
-		},
-		{
-			name: "hand-written rules of a policy the contract dropped",
-			edit: func(objs []map[string]any) []map[string]any {
-				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
-				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
-				return append(objs, o)
-			},
-			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
-			check: func(t *testing.T, out []map[string]any) {
-				if o := findObject(out, "HTTPRoute", "web-timeout-9s"); o == nil || len(asSlice(asMap(o["spec"])["rules"])) != 1 {
-					t.Errorf("the object with the user's rule: %v", o)
 				}
 			},
 		},
@@ -310,6 +278,48 @@ func TestMergeRoutesCases(t *testing.T) {
 			},
 			wantErr: "your HTTPRoute web-timeout-2s has no app.kubernetes.io/managed-by=trafficctl label but the name of a generated one",
 		},
+	}
+}
+
+// policyCases are about what the user changed in generated objects: rule fields, annotations,
+// rules of their own, and what new objects inherit.
+func policyCases() []routesCase {
+	return []routesCase{
+		{
+			name: "rules with different backendRefs",
+			edit: func(objs []map[string]any) []map[string]any {
+				rules := asSlice(asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"])
+				rule := asMap(rules[0])
+				matches := asSlice(rule["matches"])
+				rule["matches"] = matches[:1]
+				rule["backendRefs"] = backend("web-v1")
+				asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"] = []any{rule, map[string]any{"matches": matches[1:], "backendRefs": backend("web-v2")}}
+				return objs
+			},
+			wantChanges: []string{"conflict: the generated rules of HTTPRoute web-timeout-2s had different backendRefs"},
+		},
+		{
+			name: "a policy annotation removed by hand",
+			edit: func(objs []map[string]any) []map[string]any {
+				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), profiles.AnnotationRetryHTTP)
+				return objs
+			},
+			wantChanges: []string{"conflict: HTTPRoute web-retry-timeout-2s: annotation retry.linkerd.io/http=5xx, missing from your file, is back"},
+		},
+		{
+			name: "hand-written rules of a policy the contract dropped",
+			edit: func(objs []map[string]any) []map[string]any {
+				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
+				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
+				return append(objs, o)
+			},
+			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
+			check: func(t *testing.T, out []map[string]any) {
+				if o := findObject(out, "HTTPRoute", "web-timeout-9s"); o == nil || len(asSlice(asMap(o["spec"])["rules"])) != 1 {
+					t.Errorf("the object with the user's rule: %v", o)
+				}
+			},
+		},
 		{
 			name: "too many rules after the merge",
 			edit: func(objs []map[string]any) []map[string]any {
@@ -346,7 +356,15 @@ func TestMergeRoutesCases(t *testing.T) {
 			},
 		},
 	}
-	for _, tc := range tests {
+}
+
+func TestMergeRoutesCases(t *testing.T) {
+	ro := emojivotoRoutes(t)
+	generated, _, err := generatedManifests(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range append(ownershipCases(), policyCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			var existing []map[string]any
 			for _, o := range generated {
