@@ -252,21 +252,9 @@ func orderedMethods[V any](ops map[string]V) []string {
 
 // openapi3 walks an OpenAPI 3.x document loaded and $ref-resolved by kin-openapi.
 func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API, error) {
-	loader := openapi3.NewLoader()
-	loader.Context = ctx
-	loader.IsExternalRefsAllowed = external
-	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
+	doc, err := r.load3(ctx, data, external)
 	if err != nil {
-		if loc, ref, ok := findBadLocalRef(data); ok {
-			return nil, InputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
-		}
-		return nil, InputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
-	}
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
-		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),
-		// OpenAPI 3.1 components.pathItems, which kin-openapi resolves but does not validate.
-		openapi3.AllowExtraSiblingFields("pathItems")); err != nil {
-		r.warnf("the document does not validate (%s); generating from what it says", oneLine(err.Error()))
+		return nil, err
 	}
 	root, err := r.inherit(policy{}, doc.Extensions, "")
 	if err != nil {
@@ -284,80 +272,116 @@ func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API
 		paths = doc.Paths.Map()
 	}
 	for _, path := range sortedKeys(paths) {
-		item := paths[path]
-		loc := "paths." + path
-		if item == nil {
-			r.warnf("%s: empty path item ignored", loc)
-			continue
-		}
-		itemPol, err := r.inherit(root, item.Extensions, loc)
-		if err != nil {
+		if err := r.pathItem3(root, rootBase, path, paths[path]); err != nil {
 			return nil, err
-		}
-		itemBase := rootBase
-		if len(item.Servers) > 0 {
-			if itemBase, err = r.serverBase(item.Servers, joinLoc(loc, "servers")); err != nil {
-				return nil, err
-			}
-		}
-		ops := item.Operations()
-		for _, method := range orderedMethods(ops) {
-			op := ops[method]
-			opLoc := joinLoc(loc, strings.ToLower(method))
-			pol, err := r.inherit(itemPol, op.Extensions, opLoc)
-			if err != nil {
-				return nil, err
-			}
-			base := itemBase
-			if op.Servers != nil && len(*op.Servers) > 0 {
-				if base, err = r.serverBase(*op.Servers, joinLoc(opLoc, "servers")); err != nil {
-					return nil, err
-				}
-			}
-			params := map[string]*openapi3.Parameter{}
-			for _, list := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-				for _, ref := range list {
-					if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInPath {
-						params[ref.Value.Name] = ref.Value
-					}
-				}
-			}
-			var codes []string
-			var resp map[string]*openapi3.ResponseRef
-			if op.Responses != nil {
-				resp = op.Responses.Map()
-				codes = sortedKeys(resp)
-			}
-			classes, err := r.statusClasses(opLoc, codes, func(code string) map[string]any {
-				if ref := resp[code]; ref != nil && ref.Value != nil {
-					return ref.Value.Extensions
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			r.addOperation(base, path, method, opLoc, pol, classes, func(name string) (Part, bool) {
-				p := params[name]
-				if p == nil {
-					return Part{}, false
-				}
-				s := ParamSchema{Style: p.Style}
-				if p.Schema != nil && p.Schema.Value != nil {
-					v := p.Schema.Value
-					s.Format, s.Enum, s.Pattern, s.Minimum = v.Format, v.Enum, v.Pattern, v.Min
-					if v.Type != nil {
-						s.Types = v.Type.Slice()
-					}
-					if v.Const != nil && len(s.Enum) == 0 {
-						s.Enum = []any{v.Const}
-					}
-				}
-				return TypeParam(s), true
-			})
 		}
 	}
 	return r.api(), nil
+}
+
+// load3 loads and resolves an OpenAPI 3 document. It fails on what kin-openapi cannot load
+// (pointing at a bad $ref when it can); a document that loads but does not validate is only
+// warned about, since what it says about paths is usually still usable.
+func (r *reader) load3(ctx context.Context, data []byte, external bool) (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	loader.IsExternalRefsAllowed = external
+	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
+	if err != nil {
+		if loc, ref, ok := findBadLocalRef(data); ok {
+			return nil, InputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
+		}
+		return nil, InputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
+	}
+	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
+		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),
+		// OpenAPI 3.1 components.pathItems, which kin-openapi resolves but does not validate.
+		openapi3.AllowExtraSiblingFields("pathItems")); err != nil {
+		r.warnf("the document does not validate (%s); generating from what it says", oneLine(err.Error()))
+	}
+	return doc, nil
+}
+
+// pathItem3 adds the operations of one path, with the policy and servers it inherits.
+func (r *reader) pathItem3(root policy, rootBase, path string, item *openapi3.PathItem) error {
+	loc := "paths." + path
+	if item == nil {
+		r.warnf("%s: empty path item ignored", loc)
+		return nil
+	}
+	itemPol, err := r.inherit(root, item.Extensions, loc)
+	if err != nil {
+		return err
+	}
+	itemBase := rootBase
+	if len(item.Servers) > 0 {
+		if itemBase, err = r.serverBase(item.Servers, joinLoc(loc, "servers")); err != nil {
+			return err
+		}
+	}
+	ops := item.Operations()
+	for _, method := range orderedMethods(ops) {
+		op := ops[method]
+		opLoc := joinLoc(loc, strings.ToLower(method))
+		pol, err := r.inherit(itemPol, op.Extensions, opLoc)
+		if err != nil {
+			return err
+		}
+		base := itemBase
+		if op.Servers != nil && len(*op.Servers) > 0 {
+			if base, err = r.serverBase(*op.Servers, joinLoc(opLoc, "servers")); err != nil {
+				return err
+			}
+		}
+		var codes []string
+		var resp map[string]*openapi3.ResponseRef
+		if op.Responses != nil {
+			resp = op.Responses.Map()
+			codes = sortedKeys(resp)
+		}
+		classes, err := r.statusClasses(opLoc, codes, func(code string) map[string]any {
+			if ref := resp[code]; ref != nil && ref.Value != nil {
+				return ref.Value.Extensions
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		r.addOperation(base, path, method, opLoc, pol, classes, pathParamTyper3(item.Parameters, op.Parameters))
+	}
+	return nil
+}
+
+// pathParamTyper3 types the path parameters of an operation from their schemas; the
+// operation's own parameters override the path item's of the same name.
+func pathParamTyper3(lists ...openapi3.Parameters) ParamTyper {
+	params := map[string]*openapi3.Parameter{}
+	for _, list := range lists {
+		for _, ref := range list {
+			if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInPath {
+				params[ref.Value.Name] = ref.Value
+			}
+		}
+	}
+	return func(name string) (Part, bool) {
+		p := params[name]
+		if p == nil {
+			return Part{}, false
+		}
+		s := ParamSchema{Style: p.Style}
+		if p.Schema != nil && p.Schema.Value != nil {
+			v := p.Schema.Value
+			s.Format, s.Enum, s.Pattern, s.Minimum = v.Format, v.Enum, v.Pattern, v.Min
+			if v.Type != nil {
+				s.Types = v.Type.Slice()
+			}
+			if v.Const != nil && len(s.Enum) == 0 {
+				s.Enum = []any{v.Const}
+			}
+		}
+		return TypeParam(s), true
+	}
 }
 
 // serverBase is the path of the first server URL with its variables at their defaults.

@@ -8,6 +8,64 @@ import "github.com/trafficctl/trafficctl/pkg/internal/regex"
 // before it. segmentMinus picks, from what a segment and its siblings are (words, integers,
 // "{param}SUFFIX", a fixed shape), which of pkg/internal/regex's complements applies.
 
+// segmentExcluding is a regex for the values of seg that none of the excluded sibling segments
+// match, and the excluded segments it could not exclude (the route then ties with theirs). It
+// tries what has a regex of its own (words, integers, a {name}SUFFIX sibling, a fixed-shape
+// sibling), then the general construction when its regex is not too long.
+func segmentExcluding(seg Segment, excluded []Segment) (string, []Segment) {
+	if len(excluded) == 0 {
+		return seg.Regex(), nil
+	}
+	var simple, hard []Segment
+	for _, e := range excluded {
+		if e.finiteValues() != nil || (len(e) == 1 && e[0].Kind == KindInteger) {
+			simple = append(simple, e)
+		} else {
+			hard = append(hard, e)
+		}
+	}
+	re, ok := segmentMinus(seg, simple)
+	if combined, fine := minusSuffixAndWords(seg, simple, hard); fine {
+		re, ok, hard = combined, true, nil
+	}
+	if shaped, fine := minusShapeAndWords(seg, simple, hard); fine {
+		// "{name}" minus "{id:uuid}" (and words of that shape): exact too.
+		re, ok, hard = shaped, true, nil
+	}
+	if !ok || len(hard) > 0 {
+		// Anything else: the general construction, when its regex is not too long.
+		drop := make([]string, len(excluded))
+		for i, e := range excluded {
+			drop[i] = e.Regex()
+		}
+		if general, fine := regex.Minus(seg.Regex(), drop); fine && len(general) <= maxRegexLength {
+			re, ok, hard = general, true, nil
+		}
+	}
+	if !ok {
+		re, hard = seg.Regex(), excluded
+	}
+	return re, hard
+}
+
+// minusSuffixAndWords is a regex for an unconstrained segment minus "{name}.json"-style
+// segments sharing one suffix (hard) and words (simple), or ok=false.
+func minusSuffixAndWords(seg Segment, simple, hard []Segment) (string, bool) {
+	suffix, isSuffix := commonSuffix(hard)
+	if !isSuffix || len(seg) != 1 || seg[0].Kind != KindAny {
+		return "", false
+	}
+	var words []string
+	for _, e := range simple {
+		v := e.finiteValues()
+		if v == nil {
+			return "", false
+		}
+		words = append(words, v...)
+	}
+	return regex.MinusWordsAndSuffix(words, suffix)
+}
+
 // nonIntegerRegex matches the non-empty, slash-free strings that integerRegex does not match.
 const nonIntegerRegex = `(?:[^/]*[^/0-9-][^/]*|[^/]+-[^/]*|-)`
 
