@@ -162,6 +162,7 @@ func profileService(name string) (svc, ns string, ok bool) {
 	return parts[0], parts[1], true
 }
 
+// lintServiceProfile checks a ServiceProfile: its name, routes, retry budget and dstOverrides.
 func lintServiceProfile(o lintObject) []Finding {
 	var out []Finding
 	add := func(route, format string, args ...any) {
@@ -175,12 +176,31 @@ func lintServiceProfile(o lintObject) []Finding {
 		add("", "the name says namespace %q but the profile is in %q: Linkerd only reads profiles named for their own namespace's Service %s", ns, o.namespace(), svc)
 	}
 	spec := mapOf(o.obj, "spec")
-	seen := map[string]int{}
-	type simpleRoute struct {
-		label, method string
-		re            *regexp.Regexp
-		samples       []string
+	shadowedRoutes(lintProfileRoutes(spec, add), add)
+	lintRetryBudget(spec, add)
+	for i, d := range list(spec, "dstOverrides") {
+		dm, _ := d.(map[string]any)
+		if str(dm, "authority") == "" {
+			add("", "dstOverrides[%d] has no authority", i)
+		}
 	}
+	return out
+}
+
+// addFunc records a finding about a route ("" for the whole object).
+type addFunc func(route, format string, args ...any)
+
+// simpleRoute is a ServiceProfile route that is only a method and a path regex: whether an
+// earlier one shadows it is decided on samples of its regex.
+type simpleRoute struct {
+	label, method string
+	re            *regexp.Regexp
+	samples       []string
+}
+
+// lintProfileRoutes checks each route of a ServiceProfile spec and returns the simple ones.
+func lintProfileRoutes(spec map[string]any, add addFunc) []simpleRoute {
+	seen := map[string]int{}
 	var simple []simpleRoute
 	for i, r := range list(spec, "routes") {
 		rm, _ := r.(map[string]any)
@@ -227,7 +247,12 @@ func lintServiceProfile(o lintObject) []Finding {
 			}
 		}
 	}
-	// A route whose every sampled request is taken by a route before it never matches first.
+	return simple
+}
+
+// shadowedRoutes reports the routes whose every sampled request a route before them takes:
+// they never match first.
+func shadowedRoutes(simple []simpleRoute, add addFunc) {
 	for j, b := range simple {
 		for _, a := range simple[:j] {
 			if (a.method != "" && a.method != b.method) || len(b.samples) == 0 {
@@ -246,28 +271,27 @@ func lintServiceProfile(o lintObject) []Finding {
 			}
 		}
 	}
-	if rb, ok := spec["retryBudget"].(map[string]any); ok {
-		if r, ok := rb["retryRatio"].(float64); ok && r < 0 {
-			add("", "retryBudget.retryRatio %v is negative: Linkerd's webhook rejects the profile", r)
-		}
-		for _, k := range []string{"retryRatio", "minRetriesPerSecond", "ttl"} {
-			if _, ok := rb[k]; !ok {
-				add("", "retryBudget.%s is missing: the CRD requires retryRatio, minRetriesPerSecond and ttl", k)
-			}
-		}
-		if t, ok := rb["ttl"]; ok {
-			if s, isStr := t.(string); !isStr || !validDuration(s) {
-				add("", "retryBudget.ttl %v is not a duration such as 10s: Linkerd's webhook rejects the profile", t)
-			}
+}
+
+// lintRetryBudget checks a ServiceProfile's retryBudget, when it has one.
+func lintRetryBudget(spec map[string]any, add addFunc) {
+	rb, ok := spec["retryBudget"].(map[string]any)
+	if !ok {
+		return
+	}
+	if r, ok := rb["retryRatio"].(float64); ok && r < 0 {
+		add("", "retryBudget.retryRatio %v is negative: Linkerd's webhook rejects the profile", r)
+	}
+	for _, k := range []string{"retryRatio", "minRetriesPerSecond", "ttl"} {
+		if _, ok := rb[k]; !ok {
+			add("", "retryBudget.%s is missing: the CRD requires retryRatio, minRetriesPerSecond and ttl", k)
 		}
 	}
-	for i, d := range list(spec, "dstOverrides") {
-		dm, _ := d.(map[string]any)
-		if str(dm, "authority") == "" {
-			add("", "dstOverrides[%d] has no authority", i)
+	if t, ok := rb["ttl"]; ok {
+		if s, isStr := t.(string); !isStr || !validDuration(s) {
+			add("", "retryBudget.ttl %v is not a duration such as 10s: Linkerd's webhook rejects the profile", t)
 		}
 	}
-	return out
 }
 
 func validDuration(s string) bool {
