@@ -163,18 +163,18 @@ func MinusWordsAndSuffix(words []string, suffix string) (string, bool) {
 	if suffix == "" || !isASCII(suffix) || strings.ContainsRune(suffix, '/') {
 		return "", false
 	}
-	L := len(suffix)
-	endsWith := func(s string) bool { return len(s) > L && strings.HasSuffix(s, suffix) }
+	w := &suffixWalk{suffix: suffix}
 	root := newWordTrie()
-	for _, w := range words {
-		if w == "" || endsWith(w) {
+	for _, word := range words {
+		if word == "" || w.endsWith(word) {
 			continue // empty, or already excluded by the suffix
 		}
-		if !isASCII(w) || strings.ContainsRune(w, '/') {
+		if !isASCII(word) || strings.ContainsRune(word, '/') {
 			return "", false
 		}
-		root.insert(w)
+		root.insert(word)
 	}
+	L := len(suffix)
 	// notS matches the length-L strings other than suffix.
 	var notS []string
 	for k := 0; k < L; k++ {
@@ -184,85 +184,104 @@ func MinusWordsAndSuffix(words []string, suffix string) (string, bool) {
 		}
 		notS = append(notS, regexp.QuoteMeta(suffix[:k])+"[^/"+classEscape(suffix[k : k+1])[1:]+"]"+tail)
 	}
-	longTail := "[^/]*(?:" + strings.Join(notS, "|") + ")"
+	w.longTail = "[^/]*(?:" + strings.Join(notS, "|") + ")"
 	maxWord := 0
 	var kept []string
-	for _, w := range words {
-		if w != "" && !endsWith(w) {
-			kept = append(kept, w)
-			maxWord = max(maxWord, len(w))
+	for _, word := range words {
+		if word != "" && !w.endsWith(word) {
+			kept = append(kept, word)
+			maxWord = max(maxWord, len(word))
 		}
 	}
 	if maxWord < L {
-		// No word is long enough to end with the suffix: up to maxWord bytes only the words are
-		// excluded; longer strings only must not end with the suffix.
-		long := fmt.Sprintf("[^/]{%d,%d}|%s", maxWord+1, L, longTail)
-		if maxWord == 0 {
-			long = fmt.Sprintf("[^/]{1,%d}|%s", L, longTail)
-			return "(?:" + long + ")", true
-		}
-		short, ok := boundedComplement(append(kept, ""), maxWord)
-		if !ok {
-			return "(?:" + long + ")", true
-		}
-		re := "(?:" + short + "|" + long + ")"
-		return re, len(re) <= MaxLength
+		return w.shortWords(kept, maxWord)
 	}
-	// tailAfter is what may follow a prefix p once off the trie.
-	tailAfter := func(p string) string {
-		var bad []string // short tails that would complete the suffix after p
-		for j := 1; j <= L; j++ {
-			if strings.HasSuffix(p, suffix[:j]) && len(p)+L-j > L {
-				bad = append(bad, suffix[j:])
-			}
-		}
-		if len(bad) == 0 {
-			return fmt.Sprintf("(?:%s|[^/]{0,%d})", longTail, L-1)
-		}
-		short, ok := boundedComplement(bad, L-1)
-		if !ok {
-			return "(?:" + longTail + ")"
-		}
-		return "(?:" + longTail + "|" + short + ")"
-	}
-	// startsSuffix tells whether p ends with a non-empty prefix of the suffix: only then does
-	// what follows p depend on p.
-	startsSuffix := func(p string) bool {
-		for j := 1; j <= L; j++ {
-			if strings.HasSuffix(p, suffix[:j]) {
-				return true
-			}
-		}
-		return false
-	}
-	sChars := ""
 	for i := 0; i < L; i++ {
-		if strings.IndexByte(sChars, suffix[i]) < 0 {
-			sChars += suffix[i : i+1]
+		if strings.IndexByte(w.sChars, suffix[i]) < 0 {
+			w.sChars += suffix[i : i+1]
 		}
 	}
-	var build func(n *wordTrie, q string) string
-	build = func(n *wordTrie, q string) string {
-		var alts []string
-		if q != "" && !n.terminal && !endsWith(q) {
-			alts = append(alts, "")
-		}
-		keys := n.keys()
-		for _, k := range keys {
-			alts = append(alts, regexp.QuoteMeta(string(k))+build(n.kids[k], q+string(k)))
-		}
-		special := ""
-		for i := 0; i < len(sChars); i++ {
-			if c := sChars[i]; n.kids[c] == nil && startsSuffix(q+string(c)) {
-				special += string(c)
-				alts = append(alts, regexp.QuoteMeta(string(c))+tailAfter(q+string(c)))
-			}
-		}
-		alts = append(alts, "[^/"+classEscape(special + string(keys))[1:]+"]"+tailAfter("/"))
-		return "(?:" + strings.Join(alts, "|") + ")"
-	}
-	re := build(root, "")
+	re := w.build(root, "")
 	return re, len(re) <= MaxLength
+}
+
+// suffixWalk is what MinusWordsAndSuffix needs while it walks the words' trie.
+type suffixWalk struct {
+	suffix   string
+	longTail string // a tail of at least len(suffix) bytes that does not end with the suffix
+	sChars   string // the distinct bytes of the suffix
+}
+
+func (w *suffixWalk) endsWith(s string) bool {
+	return len(s) > len(w.suffix) && strings.HasSuffix(s, w.suffix)
+}
+
+// shortWords is the regex when no word is long enough to end with the suffix: up to maxWord
+// bytes only the words are excluded; longer strings only must not end with the suffix.
+func (w *suffixWalk) shortWords(kept []string, maxWord int) (string, bool) {
+	L := len(w.suffix)
+	long := fmt.Sprintf("[^/]{%d,%d}|%s", maxWord+1, L, w.longTail)
+	if maxWord == 0 {
+		long = fmt.Sprintf("[^/]{1,%d}|%s", L, w.longTail)
+		return "(?:" + long + ")", true
+	}
+	short, ok := boundedComplement(append(kept, ""), maxWord)
+	if !ok {
+		return "(?:" + long + ")", true
+	}
+	re := "(?:" + short + "|" + long + ")"
+	return re, len(re) <= MaxLength
+}
+
+// tailAfter is what may follow a prefix p once off the trie.
+func (w *suffixWalk) tailAfter(p string) string {
+	L := len(w.suffix)
+	var bad []string // short tails that would complete the suffix after p
+	for j := 1; j <= L; j++ {
+		if strings.HasSuffix(p, w.suffix[:j]) && len(p)+L-j > L {
+			bad = append(bad, w.suffix[j:])
+		}
+	}
+	if len(bad) == 0 {
+		return fmt.Sprintf("(?:%s|[^/]{0,%d})", w.longTail, L-1)
+	}
+	short, ok := boundedComplement(bad, L-1)
+	if !ok {
+		return "(?:" + w.longTail + ")"
+	}
+	return "(?:" + w.longTail + "|" + short + ")"
+}
+
+// startsSuffix tells whether p ends with a non-empty prefix of the suffix: only then does
+// what follows p depend on p.
+func (w *suffixWalk) startsSuffix(p string) bool {
+	for j := 1; j <= len(w.suffix); j++ {
+		if strings.HasSuffix(p, w.suffix[:j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// build is the regex for what may follow the prefix q, at node n of the words' trie.
+func (w *suffixWalk) build(n *wordTrie, q string) string {
+	var alts []string
+	if q != "" && !n.terminal && !w.endsWith(q) {
+		alts = append(alts, "")
+	}
+	keys := n.keys()
+	for _, k := range keys {
+		alts = append(alts, regexp.QuoteMeta(string(k))+w.build(n.kids[k], q+string(k)))
+	}
+	special := ""
+	for i := 0; i < len(w.sChars); i++ {
+		if c := w.sChars[i]; n.kids[c] == nil && w.startsSuffix(q+string(c)) {
+			special += string(c)
+			alts = append(alts, regexp.QuoteMeta(string(c))+w.tailAfter(q+string(c)))
+		}
+	}
+	alts = append(alts, "[^/"+classEscape(special + string(keys))[1:]+"]"+w.tailAfter("/"))
+	return "(?:" + strings.Join(alts, "|") + ")"
 }
 
 // boundedComplement is a regex for the strings of at most maxLen slash-free bytes (the empty
