@@ -11,6 +11,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -52,7 +53,7 @@ func ReadRouteObjects(source string, data []byte) ([]map[string]any, error) {
 		}
 		for j, it := range items {
 			o, ok := it.(map[string]any)
-			if !ok || asString(o["kind"]) == "" || asString(asMap(o["metadata"])["name"]) == "" {
+			if !ok || asString(o["kind"]) == "" || objectName(o) == "" {
 				return nil, profiles.InputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
 			}
 			if kind := gatewayRouteKind(o); kind != "" {
@@ -61,7 +62,7 @@ func ReadRouteObjects(source string, data []byte) ([]map[string]any, error) {
 				}
 				routes++
 			}
-			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + asString(asMap(o["metadata"])["namespace"]) + "/" + objectName(o)
+			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + namespaceOf(o, "") + "/" + objectName(o)
 			if seen[key] {
 				return nil, profiles.InputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
 			}
@@ -120,7 +121,7 @@ func attachedTo(o map[string]any, ns, service string) bool {
 }
 
 func isGenerated(o map[string]any) bool {
-	return gatewayRouteKind(o) != "" && asString(asMap(asMap(o["metadata"])["labels"])[profiles.LabelManagedBy]) == profiles.ManagedByValue
+	return gatewayRouteKind(o) != "" && nestedString(o, "metadata", "labels", profiles.LabelManagedBy) == profiles.ManagedByValue
 }
 
 // matchIdentity names a match of the shape the generator emits: "METHOD REGEX" for an
@@ -743,16 +744,25 @@ func cleanObject(o map[string]any) map[string]any {
 	return out
 }
 
-func objectName(o map[string]any) string { return asString(asMap(o["metadata"])["name"]) }
+func objectName(o map[string]any) string { return nestedString(o, "metadata", "name") }
 
 // namespaceOf is o's namespace, or def when o names none (it then goes where it is applied).
 func namespaceOf(o map[string]any, def string) string {
-	if ns := asString(asMap(o["metadata"])["namespace"]); ns != "" {
+	if ns := nestedString(o, "metadata", "namespace"); ns != "" {
 		return ns
 	}
 	return def
 }
 
+// nestedString is the string at path in o, or "" when there is none (or something else).
+func nestedString(o map[string]any, path ...string) string {
+	s, _, _ := unstructured.NestedString(o, path...)
+	return s
+}
+
+// asMap, asSlice and asString read one level of a JSON-shaped value, "" or nil when it has
+// another type. The merge edits rules and matches in place and keeps their order, so it walks
+// maps and slices with these rather than unstructured.NestedSlice/SetNestedField, which copy.
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
