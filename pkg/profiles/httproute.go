@@ -7,9 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 // Linkerd's annotations for per-route policy on Gateway API routes.

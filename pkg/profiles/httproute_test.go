@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 func renderRoutes(t *testing.T, ro *RouteObjects) []byte {

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
-	"sigs.k8s.io/yaml"
 )
 
 // samplesPerCheck is how many sampled requests decide that a route shadows or overlaps

@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/trafficctl/trafficctl/internal/testing/golden"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
-	"sigs.k8s.io/yaml"
 )
 
 // routesYAML is the generated routes as one List, a form Linter.Add reads.

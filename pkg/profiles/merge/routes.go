@@ -9,11 +9,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trafficctl/trafficctl/pkg/internal/regex"
-	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
 // catchAllIdentity names the generated catch-all rule among the match identities.

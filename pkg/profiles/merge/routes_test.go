@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/trafficctl/trafficctl/internal/testing/golden"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
-	"sigs.k8s.io/yaml"
 )
 
 // renderMerge is what `trafficctl profile --emit httproute --merge` prints: the changes

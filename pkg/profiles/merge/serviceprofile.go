@@ -7,8 +7,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
 // generatedName matches the route names trafficctl generates: "METHOD /path" for HTTP and

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/trafficctl/trafficctl/internal/testing/golden"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
-	"sigs.k8s.io/yaml"
 )
 
 func TestMerge(t *testing.T) {
