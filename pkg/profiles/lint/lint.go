@@ -33,6 +33,7 @@ type Finding struct {
 	Message string
 }
 
+// String is the finding as trafficctl lint prints it: "FILE: OBJECT[: ROUTE]: MESSAGE".
 func (f Finding) String() string {
 	s := f.File + ": " + f.Object
 	if f.Route != "" {
