@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/lint"
 )
 
 type lintOptions struct {
@@ -41,7 +42,7 @@ Findings are printed one per line as FILE: OBJECT: ROUTE: PROBLEM; any finding e
 }
 
 func (o *lintOptions) Run(cmd *cobra.Command) error {
-	var l profiles.Linter
+	var l lint.Linter
 	for _, file := range o.files {
 		data, err := profiles.ReadSource(cmd.Context(), file, o.f.Streams.In, nil)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/merge"
 )
 
 // profileGCPercent is the GC target while generating (the Go default is 100).
@@ -279,11 +280,11 @@ func (o *profileOptions) mergeInto(ctx context.Context, generated *profiles.Serv
 	if err != nil {
 		return nil, inputError(err)
 	}
-	existing, err := profiles.ReadServiceProfile(o.merge, data)
+	existing, err := merge.ReadServiceProfile(o.merge, data)
 	if err != nil {
 		return nil, inputError(err)
 	}
-	merged, changes := profiles.Merge(existing, generated)
+	merged, changes := merge.ServiceProfile(existing, generated)
 	for _, c := range changes {
 		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
 	}
@@ -296,11 +297,11 @@ func (o *profileOptions) mergeRoutes(ctx context.Context, ro *profiles.RouteObje
 	if err != nil {
 		return nil, inputError(err)
 	}
-	existing, err := profiles.ReadRouteObjects(o.merge, data)
+	existing, err := merge.ReadRouteObjects(o.merge, data)
 	if err != nil {
 		return nil, inputError(err)
 	}
-	merged, err := profiles.MergeRoutes(existing, ro)
+	merged, err := merge.Routes(existing, ro)
 	if err != nil {
 		return nil, usageErrorf("merge %s: %v", o.merge, err)
 	}

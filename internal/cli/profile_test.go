@@ -52,15 +52,15 @@ func TestProfileCommand(t *testing.T) {
 			[]string{"kind: ServiceProfile"}, []string{`warning: routes "GET /v1.0/a/b/{yv}" and "GET /v1.0/a/{xv}/c" overlap`}},
 		{"proto", []string{"profile", "emoji-svc", "--proto", "../../pkg/profiles/testdata/proto/legacy/emoji.proto", "-I", "../../pkg/profiles/testdata/proto"}, ExitOK,
 			[]string{"name: /legacy.EmojiService/ListAll"}, nil},
-		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitOK,
+		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitOK,
 			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
-		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-httproutes.yaml"}, ExitOK,
+		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-httproutes.yaml"}, ExitOK,
 			[]string{"name: web-admin", "retry.linkerd.io/limit: \"3\"", "name: x-debug", "port: 8080"},
 			[]string{"merge: conflict: HTTPRoute web-retry-timeout-2s: annotation timeout.linkerd.io/request=5s edited by hand is now 2s", "merge: removed HTTPRoute web-timeout-5s"}},
-		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge/existing-grpcroutes.yaml"}, ExitOK,
+		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-grpcroutes.yaml"}, ExitOK,
 			[]string{"kind: GRPCRoute", "name: x-tenant"}, []string{"merge: removed match /emojivoto.v1.VotingService/VoteGone"}},
-		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/testdata/merge-existing.yaml"}, ExitUsage,
-			nil, []string{"merge-existing.yaml: no HTTPRoute or GRPCRoute"}},
+		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitUsage,
+			nil, []string{"existing-serviceprofile.yaml: no HTTPRoute or GRPCRoute"}},
 		{"merge and contract from stdin", []string{"profile", "web", "--openapi", "-", "--merge", "-"}, ExitUsage, nil, []string{"cannot both read stdin"}},
 		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
 		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
@@ -76,10 +76,10 @@ func TestProfileCommand(t *testing.T) {
 		{"not a spec", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/not-a-spec.yaml"}, ExitUsage, nil, []string{"not an OpenAPI document"}},
 		{"bad timeout extension", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/bad-timeout.yaml"}, ExitUsage, nil, []string{"paths./pets.x-linkerd-timeout"}},
 		{"lint clean", []string{"lint", "../../pkg/profiles/testdata/golden/emojivoto-web.httproute.yaml"}, ExitOK, nil, nil},
-		{"lint findings", []string{"lint", "../../pkg/profiles/testdata/lint/routes.yaml"}, ExitCheckFailed,
-			[]string{"../../pkg/profiles/testdata/lint/routes.yaml: HTTPRoute library/books: rules[0].matches[2]: path regex"}, []string{"error: 11 finding(s) in 3 object(s)"}},
+		{"lint findings", []string{"lint", "../../pkg/profiles/lint/testdata/routes.yaml"}, ExitCheckFailed,
+			[]string{"../../pkg/profiles/lint/testdata/routes.yaml: HTTPRoute library/books: rules[0].matches[2]: path regex"}, []string{"error: 11 finding(s) in 3 object(s)"}},
 		{"lint missing file", []string{"lint", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
-		{"lint not yaml", []string{"lint", "../../pkg/profiles/testdata/lint/broken.yaml"}, ExitUsage, nil, []string{"not YAML or JSON"}},
+		{"lint not yaml", []string{"lint", "../../pkg/profiles/lint/testdata/broken.yaml"}, ExitUsage, nil, []string{"not YAML or JSON"}},
 		{"lint no args", []string{"lint"}, ExitUsage, nil, nil},
 		{"bad proto", []string{"profile", "web", "--proto", "../../pkg/profiles/testdata/proto/bad/syntax.proto"}, ExitUsage, nil, []string{"syntax.proto: line 5, column 1"}},
 	}
@@ -168,7 +168,7 @@ func TestProfileStdin(t *testing.T) {
 func TestProfileMergeApply(t *testing.T) {
 	env := testenv.Require(t)
 	ns := env.Namespace(t)
-	data, err := os.ReadFile("../../pkg/profiles/testdata/merge/existing-httproutes.yaml")
+	data, err := os.ReadFile("../../pkg/profiles/merge/testdata/existing-httproutes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

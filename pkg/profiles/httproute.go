@@ -9,6 +9,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 // Linkerd's annotations for per-route policy on Gateway API routes.
@@ -25,7 +27,15 @@ const (
 // Gateway API limits (v1.1/v1.2 CRDs): matches per rule and rules per route.
 const (
 	maxMatchesPerRule = 8
-	maxRulesPerRoute  = 16
+	// MaxRulesPerRoute is the most rules an HTTPRoute or GRPCRoute may have.
+	MaxRulesPerRoute = 16
+)
+
+// Generated route objects carry this label; route objects without it were written by hand and
+// survive a merge (pkg/profiles/merge) untouched.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedByValue = "trafficctl"
 )
 
 // gatewayMethods are the methods an HTTPRoute match accepts.
@@ -146,7 +156,7 @@ func (p *Plan) RouteObjects() *RouteObjects {
 			names = append(names, r.Name)
 		}
 		for chunk := 0; len(matches) > 0; chunk++ {
-			take := min(len(matches), maxMatchesPerRule*maxRulesPerRoute)
+			take := min(len(matches), maxMatchesPerRule*MaxRulesPerRoute)
 			route := p.httpRoute(pol, chunk)
 			var ruleNames [][]string
 			for k := 0; k < take; k += maxMatchesPerRule {
@@ -222,7 +232,7 @@ func (p *Plan) grpcRoutes(pol routePolicy, idx []int, catchAll bool) []*gatewayv
 	}
 	var out []*gatewayv1.GRPCRoute
 	for chunk := 0; len(rules) > 0; chunk++ {
-		take := min(len(rules), maxRulesPerRoute)
+		take := min(len(rules), MaxRulesPerRoute)
 		r := p.grpcRoute(pol, chunk)
 		r.Spec.Rules = rules[:take]
 		rules = rules[take:]
@@ -247,138 +257,110 @@ func grpcServiceMethod(path string) (string, string) {
 }
 
 // maxRegexLength is the Gateway API CRDs' limit on a path match value.
-const maxRegexLength = 1024
+const maxRegexLength = regex.MaxLength
 
 // disjointRegexes gives every HTTP route an anchored regex that excludes the requests of the
 // routes before it (same method), so that at most one regex rule matches any request.
 func (p *Plan) disjointRegexes(out *RouteObjects) []string {
 	regexes := make([]string, len(p.Routes))
+	// One random source for all routes, in route order: the regexes come out the same each run.
 	rng := rand.New(rand.NewPCG(3, 5))
 	for j := range p.Routes {
-		b := &p.Routes[j]
-		if b.GRPC {
+		if !p.Routes[j].GRPC {
+			regexes[j] = p.disjointRegex(j, rng, out)
+		}
+	}
+	return regexes
+}
+
+// disjointRegex is route j's anchored regex, excluding the earlier routes of its method segment
+// by segment where they differ from it in one segment, else over the whole path; the earlier
+// routes it cannot exclude are reported in out.Ties.
+func (p *Plan) disjointRegex(j int, rng *rand.Rand, out *RouteObjects) string {
+	b := &p.Routes[j]
+	excluded := make([][]Segment, len(b.Segments))
+	exact := true
+	var unresolved []string
+	for _, a := range p.intersectingBefore(j, rng) {
+		pos := differingSegment(a, b)
+		if pos < 0 {
+			exact = false
+			unresolved = append(unresolved, a.Name)
 			continue
 		}
-		excluded := make([][]Segment, len(b.Segments))
-		exact := true
-		var unresolved []string
-		for i := 0; i < j; i++ {
-			a := &p.Routes[i]
-			if a.GRPC || a.Method != b.Method || len(a.Segments) != len(b.Segments) || !routesIntersect(a, b, rng) {
-				continue
-			}
-			pos := -1
-			for k := range a.Segments {
-				if !segSubset(b.Segments[k], a.Segments[k]) {
-					if pos >= 0 {
-						pos = -2
-						break
-					}
-					pos = k
-				}
-			}
-			if pos < 0 {
-				exact = false
-				unresolved = append(unresolved, a.Name)
-				continue
-			}
-			excluded[pos] = append(excluded[pos], a.Segments[pos])
-		}
-		var sb strings.Builder
-		sb.WriteByte('^')
-		for k, seg := range b.Segments {
-			sb.WriteByte('/')
-			if len(excluded[k]) == 0 {
-				sb.WriteString(seg.Regex())
-				continue
-			}
-			// Exclude what has a regex (words, integers, a {name}SUFFIX sibling, a fixed-shape
-			// sibling, then the general construction); report the rest as ties.
-			var simple, hard []Segment
-			for _, e := range excluded[k] {
-				if e.finiteValues() != nil || (len(e) == 1 && e[0].Kind == KindInteger) {
-					simple = append(simple, e)
-				} else {
-					hard = append(hard, e)
-				}
-			}
-			re, ok := segmentMinus(seg, simple)
-			if suffix, isSuffix := commonSuffix(hard); isSuffix && len(seg) == 1 && seg[0].Kind == KindAny {
-				// "{name}.json"-style exclusions sharing one suffix, plus words: exact too.
-				var words []string
-				finite := true
-				for _, e := range simple {
-					v := e.finiteValues()
-					finite = finite && v != nil
-					words = append(words, v...)
-				}
-				if finite {
-					if combined, fine := minusWordsAndSuffix(words, suffix); fine {
-						re, ok, hard = combined, true, nil
-					}
-				}
-			}
-			if shaped, fine := minusShapeAndWords(seg, simple, hard); fine {
-				// "{name}" minus "{id:uuid}" (and words of that shape): exact too.
-				re, ok, hard = shaped, true, nil
-			}
-			if !ok || len(hard) > 0 {
-				// Anything else: the general construction, when its regex is not too long.
-				drop := make([]string, len(excluded[k]))
-				for i, e := range excluded[k] {
-					drop[i] = e.Regex()
-				}
-				if general, fine := regexMinus(seg.Regex(), drop); fine && len(general) <= maxRegexLength {
-					re, ok, hard = general, true, nil
-				}
-			}
-			if !ok {
-				re, hard = seg.Regex(), excluded[k]
-			}
-			if len(hard) > 0 {
-				exact = false
-				for _, a := range p.Routes[:j] {
-					if a.Method == b.Method && len(a.Segments) == len(b.Segments) && containsSeg(hard, a.Segments[k]) {
-						unresolved = append(unresolved, a.Name)
-					}
-				}
-			}
-			sb.WriteString(re)
-		}
-		sb.WriteByte('$')
-		regexes[j] = sb.String()
-		if plain := "^" + b.PathRegex() + "$"; len(regexes[j]) > maxRegexLength && len(plain) <= maxRegexLength {
-			// Excluding the earlier routes made the regex too long for the CRD: keep the route
-			// and report the ties instead.
-			regexes[j], exact = plain, false
-			for i := 0; i < j; i++ {
-				a := &p.Routes[i]
-				if !a.GRPC && a.Method == b.Method && len(a.Segments) == len(b.Segments) && routesIntersect(a, b, rng) {
+		excluded[pos] = append(excluded[pos], a.Segments[pos])
+	}
+	var sb strings.Builder
+	sb.WriteByte('^')
+	for k, seg := range b.Segments {
+		sb.WriteByte('/')
+		re, hard := segmentExcluding(seg, excluded[k])
+		if len(hard) > 0 {
+			exact = false
+			for _, a := range p.Routes[:j] {
+				if a.Method == b.Method && len(a.Segments) == len(b.Segments) && containsSeg(hard, a.Segments[k]) {
 					unresolved = append(unresolved, a.Name)
 				}
 			}
 		}
-		if !exact {
-			// Siblings that differ from this route in several segments (or whose exclusion was
-			// too long segment by segment): the general construction over the whole path.
-			var drop []string
-			for i := 0; i < j; i++ {
-				a := &p.Routes[i]
-				if !a.GRPC && a.Method == b.Method && len(a.Segments) == len(b.Segments) && routesIntersect(a, b, rng) {
-					drop = append(drop, a.PathRegex())
-				}
-			}
-			if whole, fine := pathMinus(b.PathRegex(), drop); fine && len(whole)+2 <= maxRegexLength {
-				regexes[j], exact = "^"+whole+"$", true
-			}
-		}
-		if !exact {
-			for _, a := range dedupe(unresolved) {
-				out.Ties = append(out.Ties, Overlap{First: a, Second: b.Name, Tie: true})
-			}
+		sb.WriteString(re)
+	}
+	sb.WriteByte('$')
+	re := sb.String()
+	if plain := "^" + b.PathRegex() + "$"; len(re) > maxRegexLength && len(plain) <= maxRegexLength {
+		// Excluding the earlier routes made the regex too long for the CRD: keep the route
+		// and report the ties instead.
+		re, exact = plain, false
+		for _, a := range p.intersectingBefore(j, rng) {
+			unresolved = append(unresolved, a.Name)
 		}
 	}
-	return regexes
+	if !exact {
+		// Siblings that differ from this route in several segments (or whose exclusion was
+		// too long segment by segment): the general construction over the whole path.
+		var drop []string
+		for _, a := range p.intersectingBefore(j, rng) {
+			drop = append(drop, a.PathRegex())
+		}
+		if whole, fine := regex.PathMinus(b.PathRegex(), drop); fine && len(whole)+2 <= maxRegexLength {
+			re, exact = "^"+whole+"$", true
+		}
+	}
+	if !exact {
+		for _, a := range dedupe(unresolved) {
+			out.Ties = append(out.Ties, Overlap{First: a, Second: b.Name, Tie: true})
+		}
+	}
+	return re
+}
+
+// intersectingBefore are the HTTP routes before route j with its method and number of segments
+// whose requests (sampled with rng) intersect its own.
+func (p *Plan) intersectingBefore(j int, rng *rand.Rand) []*Route {
+	b := &p.Routes[j]
+	var out []*Route
+	for i := 0; i < j; i++ {
+		a := &p.Routes[i]
+		if !a.GRPC && a.Method == b.Method && len(a.Segments) == len(b.Segments) && routesIntersect(a, b, rng) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// differingSegment is the one segment in which b is not within a, or -1 when there are none
+// or several (no single segment to exclude a from).
+func differingSegment(a, b *Route) int {
+	pos := -1
+	for k := range a.Segments {
+		if !segSubset(b.Segments[k], a.Segments[k]) {
+			if pos >= 0 {
+				return -1
+			}
+			pos = k
+		}
+	}
+	return pos
 }
 
 func containsSeg(list []Segment, s Segment) bool {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 func renderRoutes(t *testing.T, ro *RouteObjects) []byte {
@@ -91,7 +92,7 @@ func linkerdPick(t *testing.T, ro *RouteObjects, method, path string) []string {
 				}
 				switch *match.Path.Type {
 				case gatewayv1.PathMatchRegularExpression:
-					if !matchWhole(*match.Path.Value, path) {
+					if !regex.MatchWhole(*match.Path.Value, path) {
 						continue
 					}
 					s.length = len(path)
@@ -221,13 +222,13 @@ func TestSegmentMinus(t *testing.T) {
 					b[i] = alphabet[rng.IntN(len(alphabet))]
 				}
 				s := string(b)
-				want := matchWhole(tc.seg.Regex(), s)
+				want := regex.MatchWhole(tc.seg.Regex(), s)
 				for _, e := range tc.excluded {
-					if matchWhole(e.Regex(), s) {
+					if regex.MatchWhole(e.Regex(), s) {
 						want = false
 					}
 				}
-				if got := matchWhole(re, s); got != want {
+				if got := regex.MatchWhole(re, s); got != want {
 					t.Fatalf("%q: regex %s says %t, want %t", s, re, got, want)
 				}
 			}
@@ -274,212 +275,11 @@ func TestHTTPRouteRegexLimit(t *testing.T) {
 	}
 }
 
-// TestMinusWordsAndSuffix checks the combined complement against brute force.
-func TestMinusWordsAndSuffix(t *testing.T) {
-	cases := []struct {
-		suffix string
-		words  []string
-	}{
-		{".json", []string{"~me", "a.json", "js", ".j"}},
-		{"aa", []string{"a", "ba", "aaa", "xa"}},
-		{"x", nil},
-		{"x", []string{"ax", "b", "bb", "bx"}},
-		{".json", nil},
-		{".tar.gz", []string{"t", ".tar", "gz", ".tar.g"}},
-	}
-	alphabet := []byte(".jsonxa~m-targzb")
+// TestCommonSuffix: "{a}.a" and "{b}.b" have no suffix in common to exclude at once.
+func TestCommonSuffix(t *testing.T) {
 	if _, ok := commonSuffix([]Segment{{{Kind: KindAny, Regex: anyRegex}, {Literal: ".a"}}, {{Kind: KindAny, Regex: anyRegex}, {Literal: ".b"}}}); ok {
 		t.Error("two different suffixes: want none in common")
 	}
-	for _, tc := range cases {
-		re, ok := minusWordsAndSuffix(tc.words, tc.suffix)
-		if !ok {
-			t.Fatalf("%q %v: no regex (%d characters)", tc.suffix, tc.words, len(re))
-		}
-		rng := rand.New(rand.NewPCG(5, 6))
-		for range 30000 {
-			b := make([]byte, rng.IntN(10))
-			for i := range b {
-				b[i] = alphabet[rng.IntN(len(alphabet))]
-			}
-			s := string(b)
-			want := s != "" && !(len(s) > len(tc.suffix) && strings.HasSuffix(s, tc.suffix))
-			for _, w := range tc.words {
-				if s == w {
-					want = false
-				}
-			}
-			if got := matchWhole(re, s); got != want {
-				t.Fatalf("%q minus %v and *%s: %s says %t, want %t", s, tc.words, tc.suffix, re, got, want)
-			}
-		}
-	}
-}
-
-// checkShapeComplement compares minusFixedShape(expr) with brute force on strings drawn from
-// alphabet and on near misses of strings of the shape (one character changed, dropped or added).
-func checkShapeComplement(t *testing.T, expr string, alphabet []byte, rng *rand.Rand, rounds int) {
-	t.Helper()
-	re, ok := minusFixedShape(expr)
-	if !ok {
-		t.Fatalf("%s: no complement", expr)
-	}
-	if len(re) > maxRegexLength {
-		t.Errorf("%s: complement of %d characters", expr, len(re))
-	}
-	check := func(s string) {
-		want := s != "" && !strings.Contains(s, "/") && !matchWhole(expr, s)
-		if got := matchWhole(re, s); got != want {
-			t.Fatalf("%s: %q: complement %s says %t, want %t", expr, s, re, got, want)
-		}
-	}
-	for range rounds {
-		probeRound(t, rng, alphabet, expr, check)
-	}
-}
-
-// probeRound feeds check a random string over alphabet, a sample of expr and near misses of
-// that sample (one character added, dropped or changed).
-func probeRound(t *testing.T, rng *rand.Rand, alphabet []byte, expr string, check func(string)) {
-	t.Helper()
-	b := make([]byte, rng.IntN(8))
-	for i := range b {
-		b[i] = alphabet[rng.IntN(len(alphabet))]
-	}
-	check(string(b))
-	s, err := SampleRegex(expr, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(s)
-	i := rng.IntN(len(s) + 1)
-	c := string(alphabet[rng.IntN(len(alphabet))])
-	check(s[:i] + c + s[i:])
-	if i < len(s) {
-		check(s[:i] + s[i+1:])
-		check(s[:i] + c + s[i+1:])
-	}
-}
-
-// TestMinusFixedShape: "{name}" minus a fixed-shape sibling (uuid, "[a-z]{2}", "{id}.json"
-// with a uuid id) is exact, against brute force.
-func TestMinusFixedShape(t *testing.T) {
-	cases := []struct {
-		name, expr string
-		alphabet   string
-	}{
-		{"uuid", uuidRegex, "0a9F-g.x"},
-		{"uuid with a suffix", uuidRegex + `\.json`, "0aF-.jsonx"},
-		{"two letters", "[a-z]{2}", "abz0-A"},
-		{"a literal", "ab", "abc"},
-		{"runs of one class", `v[0-9]{2}-[0-9]{2}`, "v0-9x"},
-		{"metacharacters", `\]\^-[\-\\]{2}`, `]^-\x`},
-		{"beyond ASCII", `é[à-ü]`, "éàüa"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			checkShapeComplement(t, tc.expr, []byte(tc.alphabet), rand.New(rand.NewPCG(3, 4)), 3000)
-		})
-	}
-	for _, expr := range []string{anyRegex, integerRegex, numberRegex, booleanRegex, "a?", "[a-z]{2,3}", "(?i)ab", "a/b"} {
-		if re, ok := minusFixedShape(expr); ok {
-			t.Errorf("%s is not of a fixed shape, got complement %s", expr, re)
-		}
-	}
-}
-
-// FuzzMinusFixedShape: for any regex (a contract's pattern), a complement is either refused or
-// exact on samples of the shape and on their near misses.
-func FuzzMinusFixedShape(f *testing.F) {
-	for _, s := range []string{uuidRegex, "[a-z]{2}", `\.json`, "x{3}y", `[^a-c]{2}`, "(ab){2}", "a|b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, expr string) {
-		if _, err := regexp.Compile(expr); err != nil {
-			return
-		}
-		if _, ok := fixedShape(expr); !ok {
-			return
-		}
-		checkShapeComplement(t, expr, []byte("a0-.Z/é"), rand.New(rand.NewPCG(1, 2)), 100)
-	})
-}
-
-// checkRegexMinus compares regexMinus(keep, drop) with brute force on strings drawn from
-// alphabet and on near misses of samples of every regex involved.
-func checkRegexMinus(t *testing.T, keep string, drop []string, slashes bool, alphabet []byte, rng *rand.Rand, rounds int) {
-	t.Helper()
-	re, ok := minus(keep, drop, slashes)
-	if !ok {
-		t.Fatalf("%s minus %q: no regex", keep, drop)
-	}
-	check := func(s string) {
-		want := (slashes || !strings.Contains(s, "/")) && matchWhole(keep, s)
-		for _, d := range drop {
-			want = want && !matchWhole(d, s)
-		}
-		if got := matchWhole(re, s); got != want {
-			t.Fatalf("%s minus %q: %q: %s says %t, want %t", keep, drop, s, re, got, want)
-		}
-	}
-	exprs := append([]string{keep}, drop...)
-	for range rounds {
-		probeRound(t, rng, alphabet, exprs[rng.IntN(len(exprs))], check)
-	}
-}
-
-// TestRegexMinus: the general "segment minus segments" construction is exact, against brute
-// force, on the sibling shapes the special cases leave as ties.
-func TestRegexMinus(t *testing.T) {
-	cases := []struct {
-		name     string
-		keep     string
-		drop     []string
-		alphabet string
-	}{
-		{"any minus number", anyRegex, []string{numberRegex}, "0-9.a"},
-		{"any minus v{integer}", anyRegex, []string{"v" + integerRegex}, "v0-9a"},
-		{"any minus {integer}.json", anyRegex, []string{integerRegex + `\.json`}, "0-9.json"},
-		{"number minus integer", numberRegex, []string{integerRegex}, "0-9.a"},
-		{"any minus several", anyRegex, []string{numberRegex, "[a-z]{2}", "me", uuidRegex[:13]}, "0-9.mea"},
-		{"any minus {a}.{b}", anyRegex, []string{`[^/]+\.[^/]+`}, "a.b"},
-		{"beyond ASCII", anyRegex, []string{"é[à-ü]+"}, "éàüa"},
-	}
-	t.Run("whole paths", func(t *testing.T) {
-		checkRegexMinus(t, `/x/[^/]+/[^/]+`, []string{`/x/-?[0-9]+/-?[0-9]+`, `/x/a/[^/]+`}, true, []byte("/x0-a"), rand.New(rand.NewPCG(5, 8)), 3000)
-		checkRegexMinus(t, `/x/(?s:.)*`, []string{`/x/[^/]*`}, true, []byte("/x0a"), rand.New(rand.NewPCG(5, 8)), 3000)
-	})
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			checkRegexMinus(t, tc.keep, tc.drop, false, []byte(tc.alphabet), rand.New(rand.NewPCG(5, 8)), 3000)
-		})
-	}
-	for _, drop := range []string{"^a", `\bx`, "(?i)ab"} {
-		if re, ok := regexMinus(anyRegex, []string{drop}); ok {
-			t.Errorf("minus %s: want no regex (anchors, case folding), got %s", drop, re)
-		}
-	}
-}
-
-// FuzzRegexMinus: for any two regexes (contract patterns), segment or whole path, the
-// construction either refuses or is exact on samples and near misses.
-func FuzzRegexMinus(f *testing.F) {
-	f.Add(anyRegex, numberRegex, false)
-	f.Add(numberRegex, integerRegex, false)
-	f.Add("[a-c]+x", "a*x", false)
-	f.Add(`/x/[^/]+/[^/]+`, `/x/[0-9]+/[^/]+`, true)
-	f.Add(`/(?s:.)+`, `/[^/]*`, true)
-	f.Fuzz(func(t *testing.T, keep, drop string, slashes bool) {
-		for _, e := range []string{keep, drop} {
-			if _, err := regexp.Compile(e); err != nil {
-				return
-			}
-		}
-		if _, ok := minus(keep, []string{drop}, slashes); !ok {
-			return
-		}
-		checkRegexMinus(t, keep, []string{drop}, slashes, []byte("ax0-./é"), rand.New(rand.NewPCG(1, 2)), 60)
-	})
 }
 
 // TestHTTPRouteSiblingShapes: siblings the segment-by-segment exclusion cannot separate (they

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -40,7 +41,9 @@ func IsInputError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-func inputErrorf(source, location, format string, args ...any) error {
+// InputErrorf is an InputError about source at location (may be empty), for the readers of
+// pkg/profiles and of the packages built on it (merge, lint).
+func InputErrorf(source, location, format string, args ...any) error {
 	return &InputError{Source: source, Location: location, Err: fmt.Errorf(format, args...)}
 }
 
@@ -52,11 +55,11 @@ func ReadSource(ctx context.Context, source string, stdin io.Reader, client *htt
 	switch {
 	case source == "-":
 		if stdin == nil {
-			return nil, inputErrorf(source, "", "no standard input")
+			return nil, InputErrorf(source, "", "no standard input")
 		}
 		data, err := io.ReadAll(stdin)
 		if err != nil {
-			return nil, inputErrorf("stdin", "", "read: %w", err)
+			return nil, InputErrorf("stdin", "", "read: %w", err)
 		}
 		return data, nil
 	case strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://"):
@@ -67,28 +70,28 @@ func ReadSource(ctx context.Context, source string, stdin io.Reader, client *htt
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
 		if err != nil {
-			return nil, inputErrorf(source, "", "invalid URL: %w", err)
+			return nil, InputErrorf(source, "", "invalid URL: %w", err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, inputErrorf(source, "", "cannot read URL: %w", err)
+			return nil, InputErrorf(source, "", "cannot read URL: %w", err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return nil, inputErrorf(source, "", "cannot read URL: server answered %s", resp.Status)
+			return nil, InputErrorf(source, "", "cannot read URL: server answered %s", resp.Status)
 		}
 		data, err := io.ReadAll(resp.Body)
 		if err != nil {
-			return nil, inputErrorf(source, "", "cannot read URL: %w", err)
+			return nil, InputErrorf(source, "", "cannot read URL: %w", err)
 		}
 		return data, nil
 	default:
 		data, err := os.ReadFile(source)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, inputErrorf(source, "", "no such file")
+				return nil, InputErrorf(source, "", "no such file")
 			}
-			return nil, inputErrorf(source, "", "cannot read file: %w", err)
+			return nil, InputErrorf(source, "", "cannot read file: %w", err)
 		}
 		return data, nil
 	}
@@ -123,3 +126,16 @@ func jsonSyntaxLocation(data []byte, err error) string {
 	col := int(off) - bytes.LastIndexByte(data[:off], '\n')
 	return fmt.Sprintf("line %d, column %d", line, col)
 }
+
+// SplitDocuments splits a YAML stream at its "---" lines into the documents that have content.
+func SplitDocuments(data []byte) [][]byte {
+	var docs [][]byte
+	for _, d := range documentSeparator.Split(string(data), -1) {
+		if strings.TrimSpace(d) != "" {
+			docs = append(docs, []byte(d))
+		}
+	}
+	return docs
+}
+
+var documentSeparator = regexp.MustCompile(`(?m)^---\s*$`)

@@ -53,29 +53,29 @@ func ParseOpenAPI(ctx context.Context, source string, data []byte, opts OpenAPIO
 	}
 	if err := json.Unmarshal(jsonData, &head); err != nil {
 		if loc := jsonSyntaxLocation(jsonData, err); loc != "" {
-			return nil, inputErrorf(source, loc, "not a JSON or YAML document: %v", err)
+			return nil, InputErrorf(source, loc, "not a JSON or YAML document: %v", err)
 		}
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
 	}
 	r := &reader{source: source, warn: warn}
 	switch {
 	case head.Swagger != nil:
 		v, ok := versionString(head.Swagger)
 		if !ok || v != "2.0" {
-			return nil, inputErrorf(source, "swagger", "unsupported version %s: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", head.Swagger)
+			return nil, InputErrorf(source, "swagger", "unsupported version %s: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", head.Swagger)
 		}
 		return r.swagger2(jsonData)
 	case head.OpenAPI != nil:
 		v, ok := versionString(head.OpenAPI)
 		if !ok {
-			return nil, inputErrorf(source, "openapi", "the version must be a string such as \"3.1.0\", not %s", head.OpenAPI)
+			return nil, InputErrorf(source, "openapi", "the version must be a string such as \"3.1.0\", not %s", head.OpenAPI)
 		}
 		if !(strings.HasPrefix(v, "3.0") || strings.HasPrefix(v, "3.1") || strings.HasPrefix(v, "3.2")) {
-			return nil, inputErrorf(source, "openapi", "unsupported version %q: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", v)
+			return nil, InputErrorf(source, "openapi", "unsupported version %q: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", v)
 		}
 		return r.openapi3(ctx, jsonData, opts.AllowExternalRefs)
 	default:
-		return nil, inputErrorf(source, "", "not an OpenAPI document: no \"openapi\" or \"swagger\" version at the top level")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: no \"openapi\" or \"swagger\" version at the top level")
 	}
 }
 
@@ -83,17 +83,17 @@ func ParseOpenAPI(ctx context.Context, source string, data []byte, opts OpenAPIO
 func toJSON(source string, data []byte) ([]byte, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the input is empty")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the input is empty")
 	}
 	if trimmed[0] == '{' {
 		return trimmed, nil
 	}
 	out, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, inputErrorf(source, "", "not a JSON or YAML document: %v", err)
+		return nil, InputErrorf(source, "", "not a JSON or YAML document: %v", err)
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(out), []byte("{")) {
-		return nil, inputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
+		return nil, InputErrorf(source, "", "not an OpenAPI document: the top level must be an object with \"openapi\" or \"swagger\"")
 	}
 	return out, nil
 }
@@ -136,10 +136,10 @@ func (r *reader) inherit(parent policy, ext map[string]any, loc string) (policy,
 	if v, ok := ext[ExtTimeout]; ok {
 		s, ok := v.(string)
 		if !ok {
-			return p, inputErrorf(r.source, joinLoc(loc, ExtTimeout), "timeout must be a duration string such as \"500ms\" or \"10s\", not %v", v)
+			return p, InputErrorf(r.source, joinLoc(loc, ExtTimeout), "timeout must be a duration string such as \"500ms\" or \"10s\", not %v", v)
 		}
 		if _, err := time.ParseDuration(s); err != nil {
-			return p, inputErrorf(r.source, joinLoc(loc, ExtTimeout), "invalid duration %q: use a Go duration such as \"500ms\" or \"10s\"", s)
+			return p, InputErrorf(r.source, joinLoc(loc, ExtTimeout), "invalid duration %q: use a Go duration such as \"500ms\" or \"10s\"", s)
 		}
 		p.timeout = s
 	}
@@ -156,7 +156,7 @@ func (r *reader) retryableValue(v any, loc string) (bool, error) {
 			return b, nil
 		}
 	}
-	return false, inputErrorf(r.source, joinLoc(loc, ExtRetryable), "must be true or false, not %v", v)
+	return false, InputErrorf(r.source, joinLoc(loc, ExtRetryable), "must be true or false, not %v", v)
 }
 
 func joinLoc(loc, key string) string {
@@ -177,7 +177,7 @@ func (r *reader) statusClasses(loc string, codes []string, ext func(code string)
 		}
 		failure, isBool := v.(bool)
 		if !isBool {
-			return nil, inputErrorf(r.source, joinLoc(loc, "responses."+code+"."+ExtFailure), "must be true or false, not %v", v)
+			return nil, InputErrorf(r.source, joinLoc(loc, "responses."+code+"."+ExtFailure), "must be true or false, not %v", v)
 		}
 		lo, hi, ok := statusRange(code)
 		if !ok {
@@ -252,21 +252,9 @@ func orderedMethods[V any](ops map[string]V) []string {
 
 // openapi3 walks an OpenAPI 3.x document loaded and $ref-resolved by kin-openapi.
 func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API, error) {
-	loader := openapi3.NewLoader()
-	loader.Context = ctx
-	loader.IsExternalRefsAllowed = external
-	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
+	doc, err := r.load3(ctx, data, external)
 	if err != nil {
-		if loc, ref, ok := findBadLocalRef(data); ok {
-			return nil, inputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
-		}
-		return nil, inputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
-	}
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
-		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),
-		// OpenAPI 3.1 components.pathItems, which kin-openapi resolves but does not validate.
-		openapi3.AllowExtraSiblingFields("pathItems")); err != nil {
-		r.warnf("the document does not validate (%s); generating from what it says", oneLine(err.Error()))
+		return nil, err
 	}
 	root, err := r.inherit(policy{}, doc.Extensions, "")
 	if err != nil {
@@ -284,80 +272,116 @@ func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API
 		paths = doc.Paths.Map()
 	}
 	for _, path := range sortedKeys(paths) {
-		item := paths[path]
-		loc := "paths." + path
-		if item == nil {
-			r.warnf("%s: empty path item ignored", loc)
-			continue
-		}
-		itemPol, err := r.inherit(root, item.Extensions, loc)
-		if err != nil {
+		if err := r.pathItem3(root, rootBase, path, paths[path]); err != nil {
 			return nil, err
-		}
-		itemBase := rootBase
-		if len(item.Servers) > 0 {
-			if itemBase, err = r.serverBase(item.Servers, joinLoc(loc, "servers")); err != nil {
-				return nil, err
-			}
-		}
-		ops := item.Operations()
-		for _, method := range orderedMethods(ops) {
-			op := ops[method]
-			opLoc := joinLoc(loc, strings.ToLower(method))
-			pol, err := r.inherit(itemPol, op.Extensions, opLoc)
-			if err != nil {
-				return nil, err
-			}
-			base := itemBase
-			if op.Servers != nil && len(*op.Servers) > 0 {
-				if base, err = r.serverBase(*op.Servers, joinLoc(opLoc, "servers")); err != nil {
-					return nil, err
-				}
-			}
-			params := map[string]*openapi3.Parameter{}
-			for _, list := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-				for _, ref := range list {
-					if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInPath {
-						params[ref.Value.Name] = ref.Value
-					}
-				}
-			}
-			var codes []string
-			var resp map[string]*openapi3.ResponseRef
-			if op.Responses != nil {
-				resp = op.Responses.Map()
-				codes = sortedKeys(resp)
-			}
-			classes, err := r.statusClasses(opLoc, codes, func(code string) map[string]any {
-				if ref := resp[code]; ref != nil && ref.Value != nil {
-					return ref.Value.Extensions
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			r.addOperation(base, path, method, opLoc, pol, classes, func(name string) (Part, bool) {
-				p := params[name]
-				if p == nil {
-					return Part{}, false
-				}
-				s := ParamSchema{Style: p.Style}
-				if p.Schema != nil && p.Schema.Value != nil {
-					v := p.Schema.Value
-					s.Format, s.Enum, s.Pattern, s.Minimum = v.Format, v.Enum, v.Pattern, v.Min
-					if v.Type != nil {
-						s.Types = v.Type.Slice()
-					}
-					if v.Const != nil && len(s.Enum) == 0 {
-						s.Enum = []any{v.Const}
-					}
-				}
-				return TypeParam(s), true
-			})
 		}
 	}
 	return r.api(), nil
+}
+
+// load3 loads and resolves an OpenAPI 3 document. It fails on what kin-openapi cannot load
+// (pointing at a bad $ref when it can); a document that loads but does not validate is only
+// warned about, since what it says about paths is usually still usable.
+func (r *reader) load3(ctx context.Context, data []byte, external bool) (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	loader.IsExternalRefsAllowed = external
+	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
+	if err != nil {
+		if loc, ref, ok := findBadLocalRef(data); ok {
+			return nil, InputErrorf(r.source, loc, "cannot resolve $ref %q: nothing at that location in the document", ref)
+		}
+		return nil, InputErrorf(r.source, jsonSyntaxLocation(data, err), "invalid OpenAPI document: %s", kinError(err))
+	}
+	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation(), openapi3.AllowExtensionsWithRef(),
+		openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaPatternValidation(),
+		// OpenAPI 3.1 components.pathItems, which kin-openapi resolves but does not validate.
+		openapi3.AllowExtraSiblingFields("pathItems")); err != nil {
+		r.warnf("the document does not validate (%s); generating from what it says", oneLine(err.Error()))
+	}
+	return doc, nil
+}
+
+// pathItem3 adds the operations of one path, with the policy and servers it inherits.
+func (r *reader) pathItem3(root policy, rootBase, path string, item *openapi3.PathItem) error {
+	loc := "paths." + path
+	if item == nil {
+		r.warnf("%s: empty path item ignored", loc)
+		return nil
+	}
+	itemPol, err := r.inherit(root, item.Extensions, loc)
+	if err != nil {
+		return err
+	}
+	itemBase := rootBase
+	if len(item.Servers) > 0 {
+		if itemBase, err = r.serverBase(item.Servers, joinLoc(loc, "servers")); err != nil {
+			return err
+		}
+	}
+	ops := item.Operations()
+	for _, method := range orderedMethods(ops) {
+		op := ops[method]
+		opLoc := joinLoc(loc, strings.ToLower(method))
+		pol, err := r.inherit(itemPol, op.Extensions, opLoc)
+		if err != nil {
+			return err
+		}
+		base := itemBase
+		if op.Servers != nil && len(*op.Servers) > 0 {
+			if base, err = r.serverBase(*op.Servers, joinLoc(opLoc, "servers")); err != nil {
+				return err
+			}
+		}
+		var codes []string
+		var resp map[string]*openapi3.ResponseRef
+		if op.Responses != nil {
+			resp = op.Responses.Map()
+			codes = sortedKeys(resp)
+		}
+		classes, err := r.statusClasses(opLoc, codes, func(code string) map[string]any {
+			if ref := resp[code]; ref != nil && ref.Value != nil {
+				return ref.Value.Extensions
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		r.addOperation(base, path, method, opLoc, pol, classes, pathParamTyper3(item.Parameters, op.Parameters))
+	}
+	return nil
+}
+
+// pathParamTyper3 types the path parameters of an operation from their schemas; the
+// operation's own parameters override the path item's of the same name.
+func pathParamTyper3(lists ...openapi3.Parameters) ParamTyper {
+	params := map[string]*openapi3.Parameter{}
+	for _, list := range lists {
+		for _, ref := range list {
+			if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInPath {
+				params[ref.Value.Name] = ref.Value
+			}
+		}
+	}
+	return func(name string) (Part, bool) {
+		p := params[name]
+		if p == nil {
+			return Part{}, false
+		}
+		s := ParamSchema{Style: p.Style}
+		if p.Schema != nil && p.Schema.Value != nil {
+			v := p.Schema.Value
+			s.Format, s.Enum, s.Pattern, s.Minimum = v.Format, v.Enum, v.Pattern, v.Min
+			if v.Type != nil {
+				s.Types = v.Type.Slice()
+			}
+			if v.Const != nil && len(s.Enum) == 0 {
+				s.Enum = []any{v.Const}
+			}
+		}
+		return TypeParam(s), true
+	}
 }
 
 // serverBase is the path of the first server URL with its variables at their defaults.

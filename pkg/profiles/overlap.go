@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 // Overlap is a pair of routes that match some common request where ordering cannot make each
@@ -118,7 +120,7 @@ func segIntersects(a, b Segment, rng *rand.Rand) bool {
 func segSubset(a, b Segment) bool {
 	if fa := a.finiteValues(); fa != nil {
 		for _, v := range fa {
-			if !matchWhole(b.Regex(), v) {
+			if !regex.MatchWhole(b.Regex(), v) {
 				return false
 			}
 		}
@@ -132,7 +134,7 @@ func segSubset(a, b Segment) bool {
 
 func anyMatches(values []string, expr string) bool {
 	for _, v := range values {
-		if matchWhole(expr, v) {
+		if regex.MatchWhole(expr, v) {
 			return true
 		}
 	}
@@ -142,11 +144,11 @@ func anyMatches(values []string, expr string) bool {
 // sampleHits samples values of from and tells whether one of them matches to.
 func sampleHits(from, to string, rng *rand.Rand) bool {
 	for range samplesPerCheck {
-		v, err := SampleRegex(from, rng)
+		v, err := regex.Sample(from, rng)
 		if err != nil {
 			return true
 		}
-		if matchWhole(to, v) {
+		if regex.MatchWhole(to, v) {
 			return true
 		}
 	}
@@ -172,15 +174,15 @@ func segExample(a, b Segment, rng *rand.Rand) (string, bool) {
 		from, to := pair[0], pair[1]
 		if f := from.finiteValues(); f != nil {
 			for _, v := range f {
-				if matchWhole(to.Regex(), v) {
+				if regex.MatchWhole(to.Regex(), v) {
 					return v, true
 				}
 			}
 			continue
 		}
 		for range samplesPerCheck {
-			v, err := SampleRegex(from.Regex(), rng)
-			if err == nil && matchWhole(to.Regex(), v) {
+			v, err := regex.Sample(from.Regex(), rng)
+			if err == nil && regex.MatchWhole(to.Regex(), v) {
 				return v, true
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 // corpusSpecs lists the contracts of the test corpus.
@@ -103,7 +104,7 @@ func samplePath(t *testing.T, op *Operation, rng *rand.Rand) string {
 				b.WriteString(p.Literal)
 				continue
 			}
-			v, err := SampleRegex(p.Regex, rng)
+			v, err := regex.Sample(p.Regex, rng)
 			if err != nil {
 				t.Fatalf("%s: sample {%s} from %q: %v", op.Location, p.Param, p.Regex, err)
 			}
@@ -121,7 +122,7 @@ func firstMatch(t *testing.T, sp *ServiceProfile, method, path string) string {
 		if r.Condition.Method != "" && r.Condition.Method != method {
 			continue
 		}
-		if matchWhole(r.Condition.PathRegex, path) {
+		if regex.MatchWhole(r.Condition.PathRegex, path) {
 			return r.Name
 		}
 	}
@@ -345,7 +346,7 @@ func FuzzTemplate(f *testing.F) {
 					b.WriteString(p.Literal)
 					continue
 				}
-				v, err := SampleRegex(p.Regex, rng)
+				v, err := regex.Sample(p.Regex, rng)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 var protoCorpus = []string{
@@ -61,7 +63,7 @@ func TestProtoRoutes(t *testing.T) {
 		if r.IsRetryable != retry || r.Method != "POST" {
 			t.Errorf("%s: retryable %t method %s, want %t POST", r.Name, r.IsRetryable, r.Method, retry)
 		}
-		if !matchWhole(r.PathRegex(), r.Path) || matchWhole(r.PathRegex(), strings.Replace(r.Path, ".", "x", 1)) {
+		if !regex.MatchWhole(r.PathRegex(), r.Path) || regex.MatchWhole(r.PathRegex(), strings.Replace(r.Path, ".", "x", 1)) {
 			t.Errorf("%s: regex %q does not match exactly its path", r.Name, r.PathRegex())
 		}
 	}

@@ -102,9 +102,9 @@ func (r *reader) decode(raw json.RawMessage, v any, loc, what string) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return inputErrorf(r.source, joinLoc(loc, te.Field), "must be %s, not %s", jsonKind(te.Type), te.Value)
+		return InputErrorf(r.source, joinLoc(loc, te.Field), "must be %s, not %s", jsonKind(te.Type), te.Value)
 	}
-	return inputErrorf(r.source, locOrRoot(loc), "must be %s: %v", what, shortJSONError(err))
+	return InputErrorf(r.source, locOrRoot(loc), "must be %s: %v", what, shortJSONError(err))
 }
 
 // jsonKind names the JSON kind a Go type decodes from.
@@ -152,7 +152,7 @@ func (r *reader) extensions(e v2Ext, loc string) (map[string]any, error) {
 		}
 		var v any
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, inputErrorf(r.source, joinLoc(loc, k), "%v", shortJSONError(err))
+			return nil, InputErrorf(r.source, joinLoc(loc, k), "%v", shortJSONError(err))
 		}
 		ext[k] = v
 	}
@@ -176,7 +176,7 @@ func (r *reader) swagger2(data []byte) (*API, error) {
 	var basePath string
 	if doc.BasePath != nil {
 		if err := json.Unmarshal(doc.BasePath, &basePath); err != nil {
-			return nil, inputErrorf(r.source, "basePath", "must be a string such as \"/v1\"")
+			return nil, InputErrorf(r.source, "basePath", "must be a string such as \"/v1\"")
 		}
 	}
 	r2 := &swagger2Reader{reader: r, params: doc.Parameters, responses: doc.Responses, resolved: map[string]*v2Param{}}
@@ -211,7 +211,7 @@ func (r *swagger2Reader) pathItem(basePath, path string, raw json.RawMessage, pa
 		return err
 	}
 	if item.Ref != nil {
-		return inputErrorf(r.source, joinLoc(loc, "$ref"), "cannot resolve path item $ref %s: write Swagger 2.0 path items inline (or convert the document to OpenAPI 3)", item.Ref)
+		return InputErrorf(r.source, joinLoc(loc, "$ref"), "cannot resolve path item $ref %s: write Swagger 2.0 path items inline (or convert the document to OpenAPI 3)", item.Ref)
 	}
 	ext, err := r.extensions(item.v2Ext, loc)
 	if err != nil {
@@ -306,11 +306,11 @@ func (r *swagger2Reader) sharedParam(ref, loc string) (*v2Param, error) {
 	name, ok := strings.CutPrefix(ref, "#/parameters/")
 	raw, found := r.params[name]
 	if !ok || !found {
-		return nil, inputErrorf(r.source, loc, "cannot resolve $ref %q: no such parameter under #/parameters", ref)
+		return nil, InputErrorf(r.source, loc, "cannot resolve $ref %q: no such parameter under #/parameters", ref)
 	}
 	p := new(v2Param)
 	if err := json.Unmarshal(raw, p); err != nil || p.Ref != "" {
-		return nil, inputErrorf(r.source, "parameters."+name, "invalid parameter (it must be written inline, not as another $ref)")
+		return nil, InputErrorf(r.source, "parameters."+name, "invalid parameter (it must be written inline, not as another $ref)")
 	}
 	r.resolved[ref] = p
 	return p, nil
@@ -333,7 +333,7 @@ func (r *swagger2Reader) responseClasses(resp map[string]json.RawMessage, opLoc 
 			name, ok := strings.CutPrefix(res.Ref, "#/responses/")
 			shared, found := r.responses[name]
 			if !ok || !found {
-				return nil, inputErrorf(r.source, joinLoc(rloc, "$ref"), "cannot resolve $ref %q: no such response under #/responses", res.Ref)
+				return nil, InputErrorf(r.source, joinLoc(rloc, "$ref"), "cannot resolve $ref %q: no such response under #/responses", res.Ref)
 			}
 			if err := r.decode(shared, &res, "responses."+name, "a response object"); err != nil {
 				return nil, err
@@ -343,7 +343,7 @@ func (r *swagger2Reader) responseClasses(resp map[string]json.RawMessage, opLoc 
 		if res.Failure != nil {
 			var v any
 			if err := json.Unmarshal(res.Failure, &v); err != nil {
-				return nil, inputErrorf(r.source, joinLoc(rloc, ExtFailure), "%v", shortJSONError(err))
+				return nil, InputErrorf(r.source, joinLoc(rloc, ExtFailure), "%v", shortJSONError(err))
 			}
 			exts[code] = map[string]any{ExtFailure: v}
 		}

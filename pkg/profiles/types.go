@@ -5,6 +5,12 @@
 // The generator is built so that, for every operation, a concrete request to that operation is
 // matched first by its own route: literals are escaped, parameters are typed from their schema,
 // routes are ordered by specificity and overlaps that ordering cannot resolve are reported.
+//
+// The package holds the model (API, Operation, Plan), the readers (OpenAPI 2 and 3, proto, the
+// path template) and the emitters (ServiceProfile, HTTPRoute/GRPCRoute). Around it:
+// pkg/profiles/merge updates objects a user edited with generated ones, pkg/profiles/lint checks
+// manifests, and pkg/internal/regex does the regex arithmetic (difference, complement,
+// sampling) that keeps HTTPRoute regexes disjoint.
 package profiles
 
 import (

@@ -1,24 +1,24 @@
-package profiles
+package merge
 
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
-// Generated route objects carry this label; route objects without it were written by hand and
-// survive a merge untouched.
-const (
-	LabelManagedBy   = "app.kubernetes.io/managed-by"
-	ManagedByValue   = "trafficctl"
-	catchAllIdentity = "catch-all"
-)
+// catchAllIdentity names the generated catch-all rule among the match identities.
+const catchAllIdentity = "catch-all"
 
 // serverSetMetadata are the metadata fields the API server owns: `kubectl get -o yaml` prints
 // them, an applied manifest must not carry them.
@@ -32,47 +32,47 @@ func ReadRouteObjects(source string, data []byte) ([]map[string]any, error) {
 	var objs []map[string]any
 	seen := map[string]bool{}
 	routes := 0
-	for i, doc := range splitYAMLDocuments(data) {
+	for i, doc := range profiles.SplitDocuments(data) {
 		loc := fmt.Sprintf("document %d", i+1)
 		var v any
 		if err := yaml.Unmarshal(doc, &v); err != nil {
-			return nil, inputErrorf(source, loc, "not YAML or JSON: %v", err)
+			return nil, profiles.InputErrorf(source, loc, "not YAML or JSON: %v", err)
 		}
 		if v == nil {
 			continue // comments only
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, inputErrorf(source, loc, "not a Kubernetes object")
+			return nil, profiles.InputErrorf(source, loc, "not a Kubernetes object")
 		}
 		items, where := []any{obj}, func(int) string { return loc }
 		if obj["kind"] == "List" {
 			if items, ok = obj["items"].([]any); !ok && obj["items"] != nil {
-				return nil, inputErrorf(source, loc, "a List's items must be a list")
+				return nil, profiles.InputErrorf(source, loc, "a List's items must be a list")
 			}
 			where = func(j int) string { return fmt.Sprintf("%s, items[%d]", loc, j) }
 		}
 		for j, it := range items {
 			o, ok := it.(map[string]any)
-			if !ok || asString(o["kind"]) == "" || asString(asMap(o["metadata"])["name"]) == "" {
-				return nil, inputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
+			if !ok || asString(o["kind"]) == "" || objectName(o) == "" {
+				return nil, profiles.InputErrorf(source, where(j), "not a Kubernetes object: it needs a kind and a metadata.name")
 			}
 			if kind := gatewayRouteKind(o); kind != "" {
 				if err := checkRouteShape(kind, o); err != nil {
-					return nil, inputErrorf(source, where(j), "invalid %s %s: %v", kind, objectName(o), err)
+					return nil, profiles.InputErrorf(source, where(j), "invalid %s %s: %v", kind, objectName(o), err)
 				}
 				routes++
 			}
-			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + asString(asMap(o["metadata"])["namespace"]) + "/" + objectName(o)
+			key := asString(o["apiVersion"]) + " " + asString(o["kind"]) + " " + namespaceOf(o, "") + "/" + objectName(o)
 			if seen[key] {
-				return nil, inputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
+				return nil, profiles.InputErrorf(source, where(j), "%s %s appears twice", asString(o["kind"]), objectName(o))
 			}
 			seen[key] = true
 			objs = append(objs, o)
 		}
 	}
 	if routes == 0 {
-		return nil, inputErrorf(source, "", "no HTTPRoute or GRPCRoute (gateway.networking.k8s.io) in the file")
+		return nil, profiles.InputErrorf(source, "", "no HTTPRoute or GRPCRoute (gateway.networking.k8s.io) in the file")
 	}
 	return objs, nil
 }
@@ -122,7 +122,7 @@ func attachedTo(o map[string]any, ns, service string) bool {
 }
 
 func isGenerated(o map[string]any) bool {
-	return gatewayRouteKind(o) != "" && asString(asMap(asMap(o["metadata"])["labels"])[LabelManagedBy]) == ManagedByValue
+	return gatewayRouteKind(o) != "" && nestedString(o, "metadata", "labels", profiles.LabelManagedBy) == profiles.ManagedByValue
 }
 
 // matchIdentity names a match of the shape the generator emits: "METHOD REGEX" for an
@@ -185,7 +185,7 @@ func ruleParts(kind string, rule map[string]any) (ids []string, hand map[string]
 	return ids, hand
 }
 
-// RouteMerge is existing route objects updated with generated ones.
+// RouteMerge is existing route objects updated with generated ones, as Routes returns them.
 type RouteMerge struct {
 	// Objects are the manifests to print: hand-written objects first, in their order and
 	// without the fields the API server sets, then the generated ones.
@@ -210,9 +210,10 @@ type oldRule struct {
 	ids    []string
 }
 
-// MergeRoutes updates existing route objects (as ReadRouteObjects returns them) with the
-// generated routes of ro, mirroring Merge for ServiceProfiles. Objects not attached to the
-// Service (other Services' routes, other kinds) are left out, as reported changes; of the rest:
+// Routes updates existing route objects (as ReadRouteObjects returns them) with the
+// generated routes of ro, mirroring ServiceProfile for ServiceProfiles. Objects not attached to
+// the Service (other Services' routes, other kinds) are left out, as reported changes; of the
+// rest:
 //
 //   - objects without the managed-by label are the user's: kept first, unchanged; a generated
 //     match identical to one of theirs is left out, so theirs decides;
@@ -226,180 +227,249 @@ type oldRule struct {
 //
 // New objects take the parentRefs, hostnames and rule fields every old generated object of
 // their kind shared. It fails when a merged object exceeds Gateway API's rules per route.
-func MergeRoutes(existing []map[string]any, ro *RouteObjects) (*RouteMerge, error) {
+func Routes(existing []map[string]any, ro *profiles.RouteObjects) (*RouteMerge, error) {
 	gen, names, err := generatedManifests(ro)
 	if err != nil {
 		return nil, err
 	}
-	res := &RouteMerge{}
-	report := func(format string, args ...any) { res.Changes = append(res.Changes, fmt.Sprintf(format, args...)) }
-
-	olds := map[string]*oldObject{}
-	var oldOrder []string
-	handIDs := map[string]string{} // kind+identity -> the user's object holding it
-	oldLoc := map[string]string{}  // kind+identity -> old generated object
-	var oldIDs []string
-	service, ns := "", ""
-	if len(gen) > 0 {
-		service = asString(asMap(asSlice(asMap(gen[0]["spec"])["parentRefs"])[0])["name"])
-		ns = namespaceOf(gen[0], "")
+	m := newRouteMerger(gen, names)
+	// The phases: sort the existing objects out, merge each generated object into its old
+	// version (or add it), keep what is left of old objects that the user added rules to, and
+	// say what happened to each route.
+	if err := m.readExisting(existing, gen); err != nil {
+		return nil, err
 	}
+	m.defaults = kindDefaults(m.olds, m.oldOrder)
+	for _, n := range gen {
+		if err := m.mergeGenerated(n); err != nil {
+			return nil, err
+		}
+	}
+	m.keepLeftovers()
+	reportRoutes(m.report, m.oldIDs, m.oldLoc, m.newIDs, m.newLoc, m.names, m.userOwned)
+	return m.res, nil
+}
+
+// routeMerger is the state Routes builds up over its phases. Match identities are keyed
+// "KIND IDENTITY" (see matchIdentity); objects "KIND NAME".
+type routeMerger struct {
+	res         *RouteMerge
+	names       map[string]string // identity -> the plan route's name, for messages
+	service, ns string            // the Service the generated routes attach to
+
+	olds     map[string]*oldObject // old generated objects not yet merged
+	oldOrder []string              // their keys, in the file's order
+	defaults map[string]kindDefault
+
+	handIDs map[string]string // identity -> the user's object holding it
+	oldLoc  map[string]string // identity -> the old generated object holding it
+	oldIDs  []string          // identities of old generated objects, in order
+
+	newLoc    map[string]string // identity -> the generated object now holding it
+	newIDs    []string          // identities of generated objects, in order
+	userOwned map[string]bool   // identities left to the user's objects
+}
+
+func newRouteMerger(gen []map[string]any, names map[string]string) *routeMerger {
+	m := &routeMerger{
+		res:       &RouteMerge{},
+		names:     names,
+		olds:      map[string]*oldObject{},
+		handIDs:   map[string]string{},
+		oldLoc:    map[string]string{},
+		newLoc:    map[string]string{},
+		userOwned: map[string]bool{},
+	}
+	if len(gen) > 0 {
+		m.service = asString(asMap(asSlice(asMap(gen[0]["spec"])["parentRefs"])[0])["name"])
+		m.ns = namespaceOf(gen[0], "")
+	}
+	return m
+}
+
+func (m *routeMerger) report(format string, args ...any) {
+	m.res.Changes = append(m.res.Changes, fmt.Sprintf(format, args...))
+}
+
+// readExisting sorts the existing objects out: other kinds and other Services' routes are left
+// out, the user's objects are kept as they are, old generated objects are taken apart.
+func (m *routeMerger) readExisting(existing, gen []map[string]any) error {
 	genNames := map[string]bool{}
 	for _, n := range gen {
 		genNames[asString(n["kind"])+" "+objectName(n)] = true
 	}
 	for _, o := range existing {
 		kind := gatewayRouteKind(o)
-		if kind == "" {
-			report("left out %s %s: the merge reads HTTPRoutes and GRPCRoutes only", asString(o["kind"]), objectName(o))
-			continue
-		}
-		if !attachedTo(o, ns, service) {
-			report("left out %s %s/%s: it is not a route of the Service %s/%s", kind, namespaceOf(o, ns), objectName(o), ns, service)
-			continue
-		}
-		if !isGenerated(o) {
+		switch {
+		case kind == "":
+			m.report("left out %s %s: the merge reads HTTPRoutes and GRPCRoutes only", asString(o["kind"]), objectName(o))
+		case !attachedTo(o, m.ns, m.service):
+			m.report("left out %s %s/%s: it is not a route of the Service %s/%s", kind, namespaceOf(o, m.ns), objectName(o), m.ns, m.service)
+		case !isGenerated(o):
 			if genNames[kind+" "+objectName(o)] {
-				return nil, fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), LabelManagedBy, ManagedByValue)
+				return fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), profiles.LabelManagedBy, profiles.ManagedByValue)
 			}
-			res.Objects = append(res.Objects, cleanObject(o))
-			res.Yours++
-			report("kept hand-written %s %s", kind, objectName(o))
-			for _, r := range asSlice(asMap(o["spec"])["rules"]) {
-				ids, _ := ruleParts(kind, asMap(r))
-				for _, id := range ids {
-					handIDs[kind+" "+id] = objectName(o)
-				}
-			}
-			continue
+			m.keepUsers(kind, o)
+		default:
+			m.takeApart(kind, o)
 		}
-		old := &oldObject{obj: o}
-		for _, r := range asSlice(asMap(o["spec"])["rules"]) {
-			ids, hand := ruleParts(kind, asMap(r))
-			if hand != nil {
-				old.handRules = append(old.handRules, hand)
-			}
-			if len(ids) > 0 {
-				old.genRules = append(old.genRules, oldRule{extras: without(asMap(r), "matches"), ids: ids})
-			}
-			for _, id := range ids {
-				k := kind + " " + id
-				if _, dup := oldLoc[k]; !dup {
-					oldIDs = append(oldIDs, k)
-				}
-				oldLoc[k] = objectName(o)
-			}
-		}
-		key := kind + " " + objectName(o)
-		olds[key] = old
-		oldOrder = append(oldOrder, key)
 	}
-	defaults := kindDefaults(olds, oldOrder)
+	return nil
+}
 
-	newLoc := map[string]string{}
-	userOwned := map[string]bool{} // identities left to the user's objects
-	var newIDs []string
-	for _, n := range gen {
-		kind := asString(n["kind"])
-		name := objectName(n)
-		key := kind + " " + name
-		old := olds[key]
-		delete(olds, key)
-		var rules []any
-		for _, r := range asSlice(asMap(n["spec"])["rules"]) {
-			rule := asMap(r)
-			// Every generated match has an identity: ids[i] is that of matches[i], or the
-			// catch-all of a GRPCRoute rule without matches.
-			ids, _ := ruleParts(kind, rule)
-			matches := asSlice(rule["matches"])
-			var keep []any
-			for i, id := range ids {
-				if owner, ok := handIDs[kind+" "+id]; ok {
-					userOwned[kind+" "+id] = true
-					report("conflict: left %s to your %s %s, which has the same match", names[kind+" "+id], kind, owner)
-					continue
-				}
-				if k := kind + " " + id; newLoc[k] == "" {
-					newIDs = append(newIDs, k)
-					newLoc[k] = name
-				}
-				if len(matches) > 0 {
-					keep = append(keep, matches[i])
-				} else {
-					keep = append(keep, nil)
-				}
+// keepUsers keeps an object of the user's as it is and notes the identities of its matches.
+func (m *routeMerger) keepUsers(kind string, o map[string]any) {
+	m.res.Objects = append(m.res.Objects, cleanObject(o))
+	m.res.Yours++
+	m.report("kept hand-written %s %s", kind, objectName(o))
+	for _, r := range asSlice(asMap(o["spec"])["rules"]) {
+		ids, _ := ruleParts(kind, asMap(r))
+		for _, id := range ids {
+			m.handIDs[kind+" "+id] = objectName(o)
+		}
+	}
+}
+
+// takeApart splits an old generated object into its hand-written rules and its generated ones.
+func (m *routeMerger) takeApart(kind string, o map[string]any) {
+	old := &oldObject{obj: o}
+	for _, r := range asSlice(asMap(o["spec"])["rules"]) {
+		ids, hand := ruleParts(kind, asMap(r))
+		if hand != nil {
+			old.handRules = append(old.handRules, hand)
+		}
+		if len(ids) > 0 {
+			old.genRules = append(old.genRules, oldRule{extras: without(asMap(r), "matches"), ids: ids})
+		}
+		for _, id := range ids {
+			k := kind + " " + id
+			if _, dup := m.oldLoc[k]; !dup {
+				m.oldIDs = append(m.oldIDs, k)
 			}
-			if len(keep) == 0 {
+			m.oldLoc[k] = objectName(o)
+		}
+	}
+	key := kind + " " + objectName(o)
+	m.olds[key] = old
+	m.oldOrder = append(m.oldOrder, key)
+}
+
+// mergeGenerated merges the generated object n into its old version, or adds it.
+func (m *routeMerger) mergeGenerated(n map[string]any) error {
+	kind, name := asString(n["kind"]), objectName(n)
+	key := kind + " " + name
+	old := m.olds[key]
+	delete(m.olds, key)
+	rules := m.generatedRules(kind, name, n)
+	if old == nil {
+		m.addNew(kind, name, n, rules)
+		return nil
+	}
+	merged := mergeObject(old, n, m.report)
+	extras := assignExtras(kind, old, rules, m.defaults[kind].extras)
+	if len(extras.keys) > 0 {
+		m.report("kept the %s of the rules of %s %s", strings.Join(extras.keys, ", "), kind, name)
+	}
+	if extras.conflict {
+		m.report("conflict: the generated rules of %s %s had different %s; each new rule took those of the old rule with most of its matches: check them", kind, name, strings.Join(extras.keys, ", "))
+	}
+	all := append(slices.Clone(old.handRules), rules...)
+	if len(old.handRules) > 0 {
+		m.report("kept %d hand-written rule(s) of %s %s", len(old.handRules), kind, name)
+	}
+	if len(all) > profiles.MaxRulesPerRoute {
+		return fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), profiles.MaxRulesPerRoute, kind, profiles.LabelManagedBy, profiles.ManagedByValue)
+	}
+	if len(all) == 0 {
+		m.report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, m.ns)
+		return nil
+	}
+	asMap(merged["spec"])["rules"] = all
+	m.res.Objects = append(m.res.Objects, merged)
+	return nil
+}
+
+// generatedRules are the rules of the generated object n without the matches the user's own
+// objects have (theirs decide), noting where each remaining identity now lives.
+func (m *routeMerger) generatedRules(kind, name string, n map[string]any) []any {
+	var rules []any
+	for _, r := range asSlice(asMap(n["spec"])["rules"]) {
+		rule := asMap(r)
+		// Every generated match has an identity: ids[i] is that of matches[i], or the
+		// catch-all of a GRPCRoute rule without matches.
+		ids, _ := ruleParts(kind, rule)
+		matches := asSlice(rule["matches"])
+		var keep []any
+		for i, id := range ids {
+			if owner, ok := m.handIDs[kind+" "+id]; ok {
+				m.userOwned[kind+" "+id] = true
+				m.report("conflict: left %s to your %s %s, which has the same match", m.names[kind+" "+id], kind, owner)
 				continue
+			}
+			if k := kind + " " + id; m.newLoc[k] == "" {
+				m.newIDs = append(m.newIDs, k)
+				m.newLoc[k] = name
 			}
 			if len(matches) > 0 {
-				rule["matches"] = keep
+				keep = append(keep, matches[i])
+			} else {
+				keep = append(keep, nil)
 			}
-			rules = append(rules, rule)
 		}
-		spec := asMap(n["spec"])
-		if old == nil {
-			if len(rules) == 0 {
-				continue
-			}
-			report("added %s %s", kind, name)
-			d := defaults[kind]
-			for _, f := range sortedKeys(d.spec) {
-				if !sameJSON(spec[f], d.spec[f]) {
-					spec[f] = clone(d.spec[f])
-					report("gave %s %s the spec.%s all your generated %ss have", kind, name, f, kind)
-				}
-			}
-			if len(d.extras) > 0 {
-				for _, r := range rules {
-					mergeInto(asMap(r), d.extras)
-				}
-				report("gave the rules of %s %s the %s all your generated %s rules have", kind, name, strings.Join(sortedKeys(d.extras), ", "), kind)
-			}
-			spec["rules"] = rules
-			res.Objects = append(res.Objects, n)
+		if len(keep) == 0 {
 			continue
 		}
-		merged := mergeObject(old, n, report)
-		mergedSpec := asMap(merged["spec"])
-		extras := assignExtras(kind, old, rules, defaults[kind].extras)
-		if len(extras.keys) > 0 {
-			report("kept the %s of the rules of %s %s", strings.Join(extras.keys, ", "), kind, name)
+		if len(matches) > 0 {
+			rule["matches"] = keep
 		}
-		if extras.conflict {
-			report("conflict: the generated rules of %s %s had different %s; each new rule took those of the old rule with most of its matches: check them", kind, name, strings.Join(extras.keys, ", "))
-		}
-		all := append(slices.Clone(old.handRules), rules...)
-		if len(old.handRules) > 0 {
-			report("kept %d hand-written rule(s) of %s %s", len(old.handRules), kind, name)
-		}
-		if len(all) > maxRulesPerRoute {
-			return nil, fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), maxRulesPerRoute, kind, LabelManagedBy, ManagedByValue)
-		}
-		if len(all) == 0 {
-			report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, ns)
-			continue
-		}
-		mergedSpec["rules"] = all
-		res.Objects = append(res.Objects, merged)
+		rules = append(rules, rule)
 	}
-	for _, key := range oldOrder {
-		old, left := olds[key]
+	return rules
+}
+
+// addNew adds a generated object that has no old version, with the spec fields and rule
+// fields every old generated object of its kind shared.
+func (m *routeMerger) addNew(kind, name string, n map[string]any, rules []any) {
+	if len(rules) == 0 {
+		return
+	}
+	spec := asMap(n["spec"])
+	m.report("added %s %s", kind, name)
+	d := m.defaults[kind]
+	for _, f := range slices.Sorted(maps.Keys(d.spec)) {
+		if !sameJSON(spec[f], d.spec[f]) {
+			spec[f] = clone(d.spec[f])
+			m.report("gave %s %s the spec.%s all your generated %ss have", kind, name, f, kind)
+		}
+	}
+	if len(d.extras) > 0 {
+		for _, r := range rules {
+			mergeInto(asMap(r), d.extras)
+		}
+		m.report("gave the rules of %s %s the %s all your generated %s rules have", kind, name, strings.Join(slices.Sorted(maps.Keys(d.extras)), ", "), kind)
+	}
+	spec["rules"] = rules
+	m.res.Objects = append(m.res.Objects, n)
+}
+
+// keepLeftovers handles the old generated objects no generated object replaced: dropped (the
+// change says to delete them), or kept with only the user's rules.
+func (m *routeMerger) keepLeftovers() {
+	for _, key := range m.oldOrder {
+		old, left := m.olds[key]
 		if !left {
 			continue
 		}
 		kind, name := asString(old.obj["kind"]), objectName(old.obj)
 		if len(old.handRules) == 0 {
-			report("removed %s %s: no route of the contract has its policy any more; applying the merge does not delete it: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, ns)
+			m.report("removed %s %s: no route of the contract has its policy any more; applying the merge does not delete it: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, m.ns)
 			continue
 		}
 		kept := cleanObject(old.obj)
 		asMap(kept["spec"])["rules"] = old.handRules
-		res.Objects = append(res.Objects, kept)
-		report("kept %s %s for its %d hand-written rule(s): no route of the contract has its policy any more", kind, name, len(old.handRules))
+		m.res.Objects = append(m.res.Objects, kept)
+		m.report("kept %s %s for its %d hand-written rule(s): no route of the contract has its policy any more", kind, name, len(old.handRules))
 	}
-	reportRoutes(report, oldIDs, oldLoc, newIDs, newLoc, names, userOwned)
-	return res, nil
 }
 
 // reportRoutes lists the routes added, moved between objects (their policy changed), updated
@@ -428,7 +498,7 @@ func reportRoutes(report func(string, ...any), oldIDs []string, oldLoc map[strin
 			report("updated route %s (path regex %s -> %s%s)", names[n], regexOf(k), regexOf(n), move)
 			continue
 		}
-		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], LabelManagedBy, ManagedByValue)
+		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], profiles.LabelManagedBy, profiles.ManagedByValue)
 	}
 	for _, k := range added {
 		if !paired[k] {
@@ -453,7 +523,7 @@ func pairUpdated(old string, added []string, paired map[string]bool) string {
 			continue
 		}
 		for range 8 {
-			if s, err := SampleRegex(regexOf(n), rng); err == nil && oldRe.MatchString(s) {
+			if s, err := regex.Sample(regexOf(n), rng); err == nil && oldRe.MatchString(s) {
 				return n
 			}
 		}
@@ -473,11 +543,11 @@ func regexOf(k string) string {
 }
 
 // generatedManifests turns ro into manifests and names every identity after its plan route.
-func generatedManifests(ro *RouteObjects) ([]map[string]any, map[string]string, error) {
+func generatedManifests(ro *profiles.RouteObjects) ([]map[string]any, map[string]string, error) {
 	names := map[string]string{"HTTPRoute " + catchAllIdentity: "the catch-all rule", "GRPCRoute " + catchAllIdentity: "the catch-all rule"}
 	var out []map[string]any
 	for i, r := range ro.HTTP {
-		m, err := Manifest(r)
+		m, err := profiles.Manifest(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode manifest: %w", err)
 		}
@@ -491,7 +561,7 @@ func generatedManifests(ro *RouteObjects) ([]map[string]any, map[string]string, 
 		out = append(out, m)
 	}
 	for _, r := range ro.GRPC {
-		m, err := Manifest(r)
+		m, err := profiles.Manifest(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode manifest: %w", err)
 		}
@@ -570,7 +640,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 		for k, v := range have {
 			merged[k] = v
 		}
-		for _, k := range sortedKeys(want) {
+		for _, k := range slices.Sorted(maps.Keys(want)) {
 			switch v, ok := have[k]; {
 			case !ok:
 				report("conflict: %s %s: %s %s=%s, missing from your file, is back: the contract sets it", kind, name, field[:len(field)-1], k, asString(want[k]))
@@ -579,7 +649,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 			}
 			merged[k] = want[k]
 		}
-		for _, k := range sortedKeys(have) {
+		for _, k := range slices.Sorted(maps.Keys(have)) {
 			if _, gen := want[k]; !gen {
 				report("kept %s %s of %s %s", field[:len(field)-1], k, kind, name)
 			}
@@ -591,7 +661,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 	out["metadata"] = md
 	spec := asMap(out["spec"])
 	oldSpec := asMap(old.obj["spec"])
-	for _, f := range sortedKeys(oldSpec) {
+	for _, f := range slices.Sorted(maps.Keys(oldSpec)) {
 		if f == "rules" {
 			continue
 		}
@@ -600,7 +670,7 @@ func mergeObject(old *oldObject, n map[string]any, report func(string, ...any)) 
 		}
 		spec[f] = oldSpec[f]
 	}
-	for _, f := range sortedKeys(spec) {
+	for _, f := range slices.Sorted(maps.Keys(spec)) {
 		if _, ok := oldSpec[f]; !ok && f != "rules" {
 			report("conflict: %s %s: spec.%s, missing from your file, is back: the contract sets it", kind, name, f)
 		}
@@ -654,7 +724,7 @@ func assignExtras(kind string, old *oldObject, rules []any, fallback map[string]
 			keys[k] = true
 		}
 	}
-	res.keys = sortedKeys(keys)
+	res.keys = slices.Sorted(maps.Keys(keys))
 	return res
 }
 
@@ -675,16 +745,25 @@ func cleanObject(o map[string]any) map[string]any {
 	return out
 }
 
-func objectName(o map[string]any) string { return asString(asMap(o["metadata"])["name"]) }
+func objectName(o map[string]any) string { return nestedString(o, "metadata", "name") }
 
 // namespaceOf is o's namespace, or def when o names none (it then goes where it is applied).
 func namespaceOf(o map[string]any, def string) string {
-	if ns := asString(asMap(o["metadata"])["namespace"]); ns != "" {
+	if ns := nestedString(o, "metadata", "namespace"); ns != "" {
 		return ns
 	}
 	return def
 }
 
+// nestedString is the string at path in o, or "" when there is none (or something else).
+func nestedString(o map[string]any, path ...string) string {
+	s, _, _ := unstructured.NestedString(o, path...)
+	return s
+}
+
+// asMap, asSlice and asString read one level of a JSON-shaped value, "" or nil when it has
+// another type. The merge edits rules and matches in place and keeps their order, so it walks
+// maps and slices with these rather than unstructured.NestedSlice/SetNestedField, which copy.
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m

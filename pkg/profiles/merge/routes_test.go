@@ -1,4 +1,4 @@
-package profiles
+package merge
 
 import (
 	"bytes"
@@ -8,6 +8,10 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 )
 
 // renderMerge is what `trafficctl profile --emit httproute --merge` prints: the changes
@@ -44,21 +48,15 @@ func readRoutesFile(t testing.TB, file string) []map[string]any {
 	return objs
 }
 
-func emojivotoRoutes(t testing.TB) *RouteObjects {
+func emojivotoRoutes(t testing.TB) *profiles.RouteObjects {
 	t.Helper()
-	plan, err := NewPlan(loadCorpus(t, "testdata/specs/emojivoto-web.yaml", nil), testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := profilestest.OpenAPIPlan(t, profilestest.Spec("emojivoto-web.yaml"), profilestest.Options())
 	return plan.RouteObjects()
 }
 
-func protoRoutes(t *testing.T) *RouteObjects {
+func protoRoutes(t *testing.T) *profiles.RouteObjects {
 	t.Helper()
-	plan, err := NewPlan(loadProtoCorpus(t), Options{Service: "emoji-svc", Namespace: "emojivoto", Timeout: "1s"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := profilestest.ProtoPlan(t, profiles.Options{Service: "emoji-svc", Namespace: "emojivoto", Timeout: "1s"})
 	return plan.RouteObjects()
 }
 
@@ -81,13 +79,13 @@ func hasChange(changes []string, want string) bool {
 }
 
 // TestMergeHTTPRoutes merges the HTTPRoutes of the emojivoto web contract into routes a user
-// edited (testdata/merge/existing-httproutes.yaml).
+// edited (testdata/existing-httproutes.yaml).
 func TestMergeHTTPRoutes(t *testing.T) {
-	m, err := MergeRoutes(readRoutesFile(t, "testdata/merge/existing-httproutes.yaml"), emojivotoRoutes(t))
+	m, err := Routes(readRoutesFile(t, "testdata/existing-httproutes.yaml"), emojivotoRoutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "merge.httproute.yaml", renderMerge(t, m))
+	golden.Assert(t, "testdata/golden/httproute.yaml", renderMerge(t, m))
 	if got := objectName(m.Objects[0]); got != "web-admin" {
 		t.Errorf("first object %q, want the hand-written web-admin", got)
 	}
@@ -96,7 +94,7 @@ func TestMergeHTTPRoutes(t *testing.T) {
 	}
 	retry := findObject(m.Objects, "HTTPRoute", "web-retry-timeout-2s")
 	ann := asMap(asMap(retry["metadata"])["annotations"])
-	if ann["retry.linkerd.io/limit"] != "3" || ann[AnnotationTimeoutRequest] != "2s" {
+	if ann["retry.linkerd.io/limit"] != "3" || ann[profiles.AnnotationTimeoutRequest] != "2s" {
 		t.Errorf("annotations %v: want the hand-added limit and the contract's timeout", ann)
 	}
 	for _, o := range m.Objects {
@@ -137,11 +135,11 @@ func TestMergeHTTPRoutes(t *testing.T) {
 
 // TestMergeGRPCRoutes merges the GRPCRoutes of the proto corpus into edited ones.
 func TestMergeGRPCRoutes(t *testing.T) {
-	m, err := MergeRoutes(readRoutesFile(t, "testdata/merge/existing-grpcroutes.yaml"), protoRoutes(t))
+	m, err := Routes(readRoutesFile(t, "testdata/existing-grpcroutes.yaml"), protoRoutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "merge.grpcroute.yaml", renderMerge(t, m))
+	golden.Assert(t, "testdata/golden/grpcroute.yaml", renderMerge(t, m))
 	first := findObject(m.Objects, "GRPCRoute", "emoji-svc-grpc-timeout-1s")
 	rules := asSlice(asMap(first["spec"])["rules"])
 	if len(rules) == 0 || asString(asMap(asSlice(asMap(asSlice(asMap(rules[0])["matches"])[0])["headers"])[0])["name"]) != "x-tenant" {
@@ -160,32 +158,35 @@ func TestMergeGRPCRoutes(t *testing.T) {
 
 // TestMergeRoutesCases edits the generated emojivoto routes the way users do and checks what a
 // merge with the same contract keeps and reports.
-func TestMergeRoutesCases(t *testing.T) {
-	ro := emojivotoRoutes(t)
-	generated, _, err := generatedManifests(ro)
-	if err != nil {
-		t.Fatal(err)
+// routesCase edits the generated objects as a user might have and says what merging the
+// contract back into them must do.
+type routesCase struct {
+	name        string
+	edit        func(objs []map[string]any) []map[string]any
+	wantChanges []string // nil: no change at all, and the output is what was generated
+	wantErr     string
+	check       func(t *testing.T, out []map[string]any)
+}
+
+// handRoute is an HTTPRoute of the user's for the Service demo/web with one match.
+func handRoute(name string, match map[string]any) map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": name, "namespace": "demo"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"group": "core", "kind": "Service", "name": "web"}},
+			"rules":      []any{map[string]any{"matches": []any{match}}},
+		},
 	}
-	handRoute := func(name string, match map[string]any) map[string]any {
-		return map[string]any{
-			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-			"metadata": map[string]any{"name": name, "namespace": "demo"},
-			"spec": map[string]any{
-				"parentRefs": []any{map[string]any{"group": "core", "kind": "Service", "name": "web"}},
-				"rules":      []any{map[string]any{"matches": []any{match}}},
-			},
-		}
-	}
-	backend := func(name string) []any {
-		return []any{map[string]any{"kind": "Service", "name": name, "port": float64(8080)}}
-	}
-	tests := []struct {
-		name        string
-		edit        func(objs []map[string]any) []map[string]any
-		wantChanges []string // nil: no change at all, and the output is what was generated
-		wantErr     string
-		check       func(t *testing.T, out []map[string]any)
-	}{
+}
+
+func backend(name string) []any {
+	return []any{map[string]any{"kind": "Service", "name": name, "port": float64(8080)}}
+}
+
+// ownershipCases are about whose objects are whose: the user's, other Services', generated.
+func ownershipCases() []routesCase {
+	return []routesCase{
 		{name: "unchanged", edit: func(objs []map[string]any) []map[string]any { return objs }},
 		{
 			name: "a route object of the user's",
@@ -208,46 +209,11 @@ func TestMergeRoutesCases(t *testing.T) {
 			},
 		},
 		{
-			name: "rules with different backendRefs",
-			edit: func(objs []map[string]any) []map[string]any {
-				rules := asSlice(asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"])
-				rule := asMap(rules[0])
-				matches := asSlice(rule["matches"])
-				rule["matches"] = matches[:1]
-				rule["backendRefs"] = backend("web-v1")
-				asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"] = []any{rule, map[string]any{"matches": matches[1:], "backendRefs": backend("web-v2")}}
-				return objs
-			},
-			wantChanges: []string{"conflict: the generated rules of HTTPRoute web-timeout-2s had different backendRefs"},
-		},
-		{
-			name: "a policy annotation removed by hand",
-			edit: func(objs []map[string]any) []map[string]any {
-				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), AnnotationRetryHTTP)
-				return objs
-			},
-			wantChanges: []string{"conflict: HTTPRoute web-retry-timeout-2s: annotation retry.linkerd.io/http=5xx, missing from your file, is back"},
-		},
-		{
-			name: "hand-written rules of a policy the contract dropped",
-			edit: func(objs []map[string]any) []map[string]any {
-				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
-				asMap(o["metadata"])["labels"] = map[string]any{LabelManagedBy: ManagedByValue}
-				return append(objs, o)
-			},
-			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
-			check: func(t *testing.T, out []map[string]any) {
-				if o := findObject(out, "HTTPRoute", "web-timeout-9s"); o == nil || len(asSlice(asMap(o["spec"])["rules"])) != 1 {
-					t.Errorf("the object with the user's rule: %v", o)
-				}
-			},
-		},
-		{
 			name: "another Service's routes",
 			edit: func(objs []map[string]any) []map[string]any {
 				o := handRoute("books", map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}})
 				asMap(asSlice(asMap(o["spec"])["parentRefs"])[0])["name"] = "books"
-				asMap(o["metadata"])["labels"] = map[string]any{LabelManagedBy: ManagedByValue}
+				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
 				return append(objs, o)
 			},
 			wantChanges: []string{"left out HTTPRoute demo/books: it is not a route of the Service demo/web"},
@@ -313,11 +279,53 @@ func TestMergeRoutesCases(t *testing.T) {
 			},
 			wantErr: "your HTTPRoute web-timeout-2s has no app.kubernetes.io/managed-by=trafficctl label but the name of a generated one",
 		},
+	}
+}
+
+// policyCases are about what the user changed in generated objects: rule fields, annotations,
+// rules of their own, and what new objects inherit.
+func policyCases() []routesCase {
+	return []routesCase{
+		{
+			name: "rules with different backendRefs",
+			edit: func(objs []map[string]any) []map[string]any {
+				rules := asSlice(asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"])
+				rule := asMap(rules[0])
+				matches := asSlice(rule["matches"])
+				rule["matches"] = matches[:1]
+				rule["backendRefs"] = backend("web-v1")
+				asMap(findObject(objs, "HTTPRoute", "web-timeout-2s")["spec"])["rules"] = []any{rule, map[string]any{"matches": matches[1:], "backendRefs": backend("web-v2")}}
+				return objs
+			},
+			wantChanges: []string{"conflict: the generated rules of HTTPRoute web-timeout-2s had different backendRefs"},
+		},
+		{
+			name: "a policy annotation removed by hand",
+			edit: func(objs []map[string]any) []map[string]any {
+				delete(asMap(asMap(findObject(objs, "HTTPRoute", "web-retry-timeout-2s")["metadata"])["annotations"]), profiles.AnnotationRetryHTTP)
+				return objs
+			},
+			wantChanges: []string{"conflict: HTTPRoute web-retry-timeout-2s: annotation retry.linkerd.io/http=5xx, missing from your file, is back"},
+		},
+		{
+			name: "hand-written rules of a policy the contract dropped",
+			edit: func(objs []map[string]any) []map[string]any {
+				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
+				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
+				return append(objs, o)
+			},
+			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
+			check: func(t *testing.T, out []map[string]any) {
+				if o := findObject(out, "HTTPRoute", "web-timeout-9s"); o == nil || len(asSlice(asMap(o["spec"])["rules"])) != 1 {
+					t.Errorf("the object with the user's rule: %v", o)
+				}
+			},
+		},
 		{
 			name: "too many rules after the merge",
 			edit: func(objs []map[string]any) []map[string]any {
 				spec := asMap(findObject(objs, "HTTPRoute", "web")["spec"])
-				for i := range maxRulesPerRoute {
+				for i := range profiles.MaxRulesPerRoute {
 					spec["rules"] = append(asSlice(spec["rules"]), map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "Exact", "value": "/r" + string(rune('a'+i))}}}})
 				}
 				return objs
@@ -349,13 +357,21 @@ func TestMergeRoutesCases(t *testing.T) {
 			},
 		},
 	}
-	for _, tc := range tests {
+}
+
+func TestMergeRoutesCases(t *testing.T) {
+	ro := emojivotoRoutes(t)
+	generated, _, err := generatedManifests(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range append(ownershipCases(), policyCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			var existing []map[string]any
 			for _, o := range generated {
 				existing = append(existing, clone(o).(map[string]any))
 			}
-			m, err := MergeRoutes(tc.edit(existing), ro)
+			m, err := Routes(tc.edit(existing), ro)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -399,7 +415,7 @@ func TestReadRouteObjectsErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadRouteObjects("x.yaml", []byte(tc.data))
-			if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !profiles.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an input error containing %q", err, tc.want)
 			}
 		})
@@ -409,9 +425,11 @@ func TestReadRouteObjectsErrors(t *testing.T) {
 // FuzzReadRouteObjects: any file either fails as bad input or merges without panicking into
 // objects that all have a kind and a name.
 func FuzzReadRouteObjects(f *testing.F) {
-	files, _ := filepath.Glob("testdata/merge/*.yaml")
-	golden, _ := filepath.Glob("testdata/golden/*route.yaml")
-	for _, file := range append(files, golden...) {
+	// The fixtures, the merged goldens and the generated routes of pkg/profiles' goldens.
+	files, _ := filepath.Glob("testdata/existing-*routes.yaml")
+	merged, _ := filepath.Glob("testdata/golden/*route.yaml")
+	generated, _ := filepath.Glob(filepath.Join(profilestest.Testdata, "golden", "*route.yaml"))
+	for _, file := range append(append(files, merged...), generated...) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -423,12 +441,12 @@ func FuzzReadRouteObjects(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := ReadRouteObjects("fuzz.yaml", data)
 		if err != nil {
-			if !IsInputError(err) {
+			if !profiles.IsInputError(err) {
 				t.Fatalf("error is not an InputError: %v", err)
 			}
 			return
 		}
-		m, err := MergeRoutes(objs, ro)
+		m, err := Routes(objs, ro)
 		if err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package profiles
+package regex
 
 import (
 	"math/rand/v2"
@@ -11,10 +11,10 @@ import (
 // maxRepeat bounds unbounded repetitions (x*, x+, x{2,}) when sampling.
 const maxRepeat = 6
 
-// SampleRegex returns a random string matched by the regex expr (RE2 syntax). Character classes
+// Sample returns a random string matched by the regex expr (RE2 syntax). Character classes
 // are sampled from printable ASCII when they allow it, so that samples read well in messages
 // and can be used as URL paths.
-func SampleRegex(expr string, rng *rand.Rand) (string, error) {
+func Sample(expr string, rng *rand.Rand) (string, error) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return "", err
@@ -84,8 +84,8 @@ func sampleClass(ranges []rune, rng *rand.Rand) rune {
 // wholeRegexCache compiles "^(?:expr)$" once per expression.
 var wholeRegexCache sync.Map
 
-// matchWhole tells whether expr matches all of s.
-func matchWhole(expr, s string) bool {
+// MatchWhole tells whether expr matches all of s.
+func MatchWhole(expr, s string) bool {
 	v, ok := wholeRegexCache.Load(expr)
 	if !ok {
 		re, err := regexp.Compile("^(?:" + expr + ")$")

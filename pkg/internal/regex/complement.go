@@ -1,4 +1,4 @@
-package profiles
+package regex
 
 import (
 	"fmt"
@@ -9,31 +9,32 @@ import (
 	"strings"
 )
 
-// Gateway API route precedence (Linkerd's rules) ties two full-path regex matches of the same
-// method, and the tie is broken by creation time and name, not by listed order. So for
-// HTTPRoutes every operation's regex must exclude the requests of the more specific routes
-// before it. The helpers below build "segment minus other segments" as a regex for the cases
-// that have one: a set of words removed from an unconstrained or integer segment, integers
-// removed from an unconstrained segment, and a fixed-shape segment (a uuid, "[a-z]{2}") removed
-// from an unconstrained one. RE2 has no lookahead, so each complement is spelled out.
+// The special cases of "segment minus other segments", each spelled out as a regex since RE2
+// has no lookahead: a set of words removed from a character class (ComplementWords), words and
+// a "{param}SUFFIX" removed from an unconstrained segment (MinusWordsAndSuffix), and a
+// fixed-shape segment (a uuid, "[a-z]{2}") removed from an unconstrained one (MinusFixedShape).
+// They give shorter, more readable regexes than the general automaton construction (Minus).
 
-// charClass is a character class, either the listed characters or all but them.
-type charClass struct {
+// CharClass is a character class, either the listed characters or all but them.
+type CharClass struct {
 	negated bool
 	chars   string
 }
 
+// The classes ComplementWords works over: path segments' and unsigned integers' characters.
 var (
-	anyClass   = charClass{negated: true, chars: "/"}
-	digitClass = charClass{chars: "0123456789"}
+	// SegmentChars is every character but "/".
+	SegmentChars = CharClass{negated: true, chars: "/"}
+	// Digits is 0-9.
+	Digits = CharClass{chars: "0123456789"}
 )
 
-func (c charClass) has(b byte) bool {
+func (c CharClass) has(b byte) bool {
 	return strings.IndexByte(c.chars, b) >= 0 != c.negated
 }
 
 // without is the class minus the given characters, as a regex.
-func (c charClass) without(except string) string {
+func (c CharClass) without(except string) string {
 	if c.negated {
 		return "[" + classEscape(c.chars+except) + "]" // the brackets hold a leading ^
 	}
@@ -49,7 +50,7 @@ func (c charClass) without(except string) string {
 	return "[" + classEscape(keep.String())[1:] + "]"
 }
 
-func (c charClass) regex() string {
+func (c CharClass) regex() string {
 	if c.negated {
 		return "[" + classEscape(c.chars) + "]"
 	}
@@ -108,8 +109,8 @@ func (t *wordTrie) keys() []byte {
 	return keys
 }
 
-// complementWords is a regex for the non-empty strings over class that are not in words.
-func complementWords(class charClass, words []string) (string, bool) {
+// ComplementWords is a regex for the non-empty strings over class that are not in words.
+func ComplementWords(class CharClass, words []string) (string, bool) {
 	root := newWordTrie()
 	for _, w := range words {
 		ok := w != ""
@@ -153,88 +154,27 @@ func isASCII(s string) bool {
 	return true
 }
 
-// nonIntegerRegex matches the non-empty, slash-free strings that integerRegex does not match.
-const nonIntegerRegex = `(?:[^/]*[^/0-9-][^/]*|[^/]+-[^/]*|-)`
-
-// nonUintRegex matches the non-empty, slash-free strings that uintRegex does not match.
-const nonUintRegex = `(?:[^/]*[^/0-9][^/]*)`
-
-// segmentMinus is a regex for the values of seg that match none of the excluded segments, or
-// ok=false when no such regex is built here.
-func segmentMinus(seg Segment, excluded []Segment) (string, bool) {
-	if len(excluded) == 0 {
-		return seg.Regex(), true
-	}
-	if len(seg) != 1 || (seg[0].Kind != KindAny && seg[0].Regex != uintRegex) {
-		return "", false
-	}
-	var words []string
-	intRegex := ""
-	for _, e := range excluded {
-		if vals := e.finiteValues(); vals != nil {
-			words = append(words, vals...)
-			continue
-		}
-		if len(e) != 1 || e[0].Kind != KindInteger || seg[0].Kind != KindAny {
-			return "", false
-		}
-		if intRegex != integerRegex {
-			intRegex = e[0].Regex
-		}
-	}
-	if intRegex == "" {
-		if seg[0].Kind == KindAny {
-			return complementWords(anyClass, words)
-		}
-		return complementWords(digitClass, words)
-	}
-	for _, w := range words {
-		if !matchWhole(intRegex, w) {
-			return "", false // integers and other words at once: no simple regex
-		}
-	}
-	if intRegex == integerRegex {
-		return nonIntegerRegex, true
-	}
-	return nonUintRegex, true
-}
-
-// commonSuffix returns S when every excluded segment is "{param}S" with the same literal S.
-func commonSuffix(excluded []Segment) (string, bool) {
-	suffix := ""
-	for _, e := range excluded {
-		if len(e) != 2 || e[0].Kind != KindAny || e[0].Regex != anyRegex || e[1].Kind != KindLiteral || e[1].Literal == "" {
-			return "", false
-		}
-		if suffix != "" && e[1].Literal != suffix {
-			return "", false
-		}
-		suffix = e[1].Literal
-	}
-	return suffix, suffix != ""
-}
-
-// minusWordsAndSuffix is a regex for the non-empty, slash-free strings that are neither one of
+// MinusWordsAndSuffix is a regex for the non-empty, slash-free strings that are neither one of
 // words nor "{param}SUFFIX" (at least one byte, then suffix): "{name}" minus "~me" and
 // "{name}.json". It walks the words' trie; off the trie, what may follow a prefix p is any
 // string whose last len(suffix) bytes differ from the suffix, or a shorter string that does not
 // complete the suffix after p.
-func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
+func MinusWordsAndSuffix(words []string, suffix string) (string, bool) {
 	if suffix == "" || !isASCII(suffix) || strings.ContainsRune(suffix, '/') {
 		return "", false
 	}
-	L := len(suffix)
-	endsWith := func(s string) bool { return len(s) > L && strings.HasSuffix(s, suffix) }
+	w := &suffixWalk{suffix: suffix}
 	root := newWordTrie()
-	for _, w := range words {
-		if w == "" || endsWith(w) {
+	for _, word := range words {
+		if word == "" || w.endsWith(word) {
 			continue // empty, or already excluded by the suffix
 		}
-		if !isASCII(w) || strings.ContainsRune(w, '/') {
+		if !isASCII(word) || strings.ContainsRune(word, '/') {
 			return "", false
 		}
-		root.insert(w)
+		root.insert(word)
 	}
+	L := len(suffix)
 	// notS matches the length-L strings other than suffix.
 	var notS []string
 	for k := 0; k < L; k++ {
@@ -244,85 +184,104 @@ func minusWordsAndSuffix(words []string, suffix string) (string, bool) {
 		}
 		notS = append(notS, regexp.QuoteMeta(suffix[:k])+"[^/"+classEscape(suffix[k : k+1])[1:]+"]"+tail)
 	}
-	longTail := "[^/]*(?:" + strings.Join(notS, "|") + ")"
+	w.longTail = "[^/]*(?:" + strings.Join(notS, "|") + ")"
 	maxWord := 0
 	var kept []string
-	for _, w := range words {
-		if w != "" && !endsWith(w) {
-			kept = append(kept, w)
-			maxWord = max(maxWord, len(w))
+	for _, word := range words {
+		if word != "" && !w.endsWith(word) {
+			kept = append(kept, word)
+			maxWord = max(maxWord, len(word))
 		}
 	}
 	if maxWord < L {
-		// No word is long enough to end with the suffix: up to maxWord bytes only the words are
-		// excluded; longer strings only must not end with the suffix.
-		long := fmt.Sprintf("[^/]{%d,%d}|%s", maxWord+1, L, longTail)
-		if maxWord == 0 {
-			long = fmt.Sprintf("[^/]{1,%d}|%s", L, longTail)
-			return "(?:" + long + ")", true
-		}
-		short, ok := boundedComplement(append(kept, ""), maxWord)
-		if !ok {
-			return "(?:" + long + ")", true
-		}
-		re := "(?:" + short + "|" + long + ")"
-		return re, len(re) <= maxRegexLength
+		return w.shortWords(kept, maxWord)
 	}
-	// tailAfter is what may follow a prefix p once off the trie.
-	tailAfter := func(p string) string {
-		var bad []string // short tails that would complete the suffix after p
-		for j := 1; j <= L; j++ {
-			if strings.HasSuffix(p, suffix[:j]) && len(p)+L-j > L {
-				bad = append(bad, suffix[j:])
-			}
-		}
-		if len(bad) == 0 {
-			return fmt.Sprintf("(?:%s|[^/]{0,%d})", longTail, L-1)
-		}
-		short, ok := boundedComplement(bad, L-1)
-		if !ok {
-			return "(?:" + longTail + ")"
-		}
-		return "(?:" + longTail + "|" + short + ")"
-	}
-	// startsSuffix tells whether p ends with a non-empty prefix of the suffix: only then does
-	// what follows p depend on p.
-	startsSuffix := func(p string) bool {
-		for j := 1; j <= L; j++ {
-			if strings.HasSuffix(p, suffix[:j]) {
-				return true
-			}
-		}
-		return false
-	}
-	sChars := ""
 	for i := 0; i < L; i++ {
-		if strings.IndexByte(sChars, suffix[i]) < 0 {
-			sChars += suffix[i : i+1]
+		if strings.IndexByte(w.sChars, suffix[i]) < 0 {
+			w.sChars += suffix[i : i+1]
 		}
 	}
-	var build func(n *wordTrie, q string) string
-	build = func(n *wordTrie, q string) string {
-		var alts []string
-		if q != "" && !n.terminal && !endsWith(q) {
-			alts = append(alts, "")
-		}
-		keys := n.keys()
-		for _, k := range keys {
-			alts = append(alts, regexp.QuoteMeta(string(k))+build(n.kids[k], q+string(k)))
-		}
-		special := ""
-		for i := 0; i < len(sChars); i++ {
-			if c := sChars[i]; n.kids[c] == nil && startsSuffix(q+string(c)) {
-				special += string(c)
-				alts = append(alts, regexp.QuoteMeta(string(c))+tailAfter(q+string(c)))
-			}
-		}
-		alts = append(alts, "[^/"+classEscape(special + string(keys))[1:]+"]"+tailAfter("/"))
-		return "(?:" + strings.Join(alts, "|") + ")"
+	re := w.build(root, "")
+	return re, len(re) <= MaxLength
+}
+
+// suffixWalk is what MinusWordsAndSuffix needs while it walks the words' trie.
+type suffixWalk struct {
+	suffix   string
+	longTail string // a tail of at least len(suffix) bytes that does not end with the suffix
+	sChars   string // the distinct bytes of the suffix
+}
+
+func (w *suffixWalk) endsWith(s string) bool {
+	return len(s) > len(w.suffix) && strings.HasSuffix(s, w.suffix)
+}
+
+// shortWords is the regex when no word is long enough to end with the suffix: up to maxWord
+// bytes only the words are excluded; longer strings only must not end with the suffix.
+func (w *suffixWalk) shortWords(kept []string, maxWord int) (string, bool) {
+	L := len(w.suffix)
+	long := fmt.Sprintf("[^/]{%d,%d}|%s", maxWord+1, L, w.longTail)
+	if maxWord == 0 {
+		long = fmt.Sprintf("[^/]{1,%d}|%s", L, w.longTail)
+		return "(?:" + long + ")", true
 	}
-	re := build(root, "")
-	return re, len(re) <= maxRegexLength
+	short, ok := boundedComplement(append(kept, ""), maxWord)
+	if !ok {
+		return "(?:" + long + ")", true
+	}
+	re := "(?:" + short + "|" + long + ")"
+	return re, len(re) <= MaxLength
+}
+
+// tailAfter is what may follow a prefix p once off the trie.
+func (w *suffixWalk) tailAfter(p string) string {
+	L := len(w.suffix)
+	var bad []string // short tails that would complete the suffix after p
+	for j := 1; j <= L; j++ {
+		if strings.HasSuffix(p, w.suffix[:j]) && len(p)+L-j > L {
+			bad = append(bad, w.suffix[j:])
+		}
+	}
+	if len(bad) == 0 {
+		return fmt.Sprintf("(?:%s|[^/]{0,%d})", w.longTail, L-1)
+	}
+	short, ok := boundedComplement(bad, L-1)
+	if !ok {
+		return "(?:" + w.longTail + ")"
+	}
+	return "(?:" + w.longTail + "|" + short + ")"
+}
+
+// startsSuffix tells whether p ends with a non-empty prefix of the suffix: only then does
+// what follows p depend on p.
+func (w *suffixWalk) startsSuffix(p string) bool {
+	for j := 1; j <= len(w.suffix); j++ {
+		if strings.HasSuffix(p, w.suffix[:j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// build is the regex for what may follow the prefix q, at node n of the words' trie.
+func (w *suffixWalk) build(n *wordTrie, q string) string {
+	var alts []string
+	if q != "" && !n.terminal && !w.endsWith(q) {
+		alts = append(alts, "")
+	}
+	keys := n.keys()
+	for _, k := range keys {
+		alts = append(alts, regexp.QuoteMeta(string(k))+w.build(n.kids[k], q+string(k)))
+	}
+	special := ""
+	for i := 0; i < len(w.sChars); i++ {
+		if c := w.sChars[i]; n.kids[c] == nil && w.startsSuffix(q+string(c)) {
+			special += string(c)
+			alts = append(alts, regexp.QuoteMeta(string(c))+w.tailAfter(q+string(c)))
+		}
+	}
+	alts = append(alts, "[^/"+classEscape(special + string(keys))[1:]+"]"+w.tailAfter("/"))
+	return "(?:" + strings.Join(alts, "|") + ")"
 }
 
 // boundedComplement is a regex for the strings of at most maxLen slash-free bytes (the empty
@@ -359,6 +318,9 @@ func boundedComplement(words []string, maxLen int) (string, bool) {
 	}
 	return build(root, 0)
 }
+
+// anySegment is a regex for one unconstrained path segment (pkg/profiles' "{param}").
+const anySegment = `[^/]+`
 
 // maxShapeLength bounds the fixed-shape exclusions turned into a complement.
 const maxShapeLength = 256
@@ -473,17 +435,17 @@ func classRegex(ranges []rune, not bool) string {
 	return b.String()
 }
 
-// minusFixedShape is a regex for the non-empty, slash-free strings that the fixed-shape regex
+// MinusFixedShape is a regex for the non-empty, slash-free strings that the fixed-shape regex
 // expr does not match: "{name}" minus "{id:uuid}". Such a string either leaves the shape at a
 // first mismatching position (the characters before it follow the shape, then comes one its
 // class does not allow, then anything), stops early, or goes on after the whole shape. Nested
 // run by run, the regex grows with the number of runs, not of characters.
-func minusFixedShape(expr string) (string, bool) {
+func MinusFixedShape(expr string) (string, bool) {
 	runs, ok := fixedShape(expr)
 	if !ok {
 		return "", false
 	}
-	rest := anyRegex // after the whole shape: at least one more character
+	rest := anySegment // after the whole shape: at least one more character
 	for j := len(runs) - 1; j >= 0; j-- {
 		r := runs[j]
 		in, out := classRegex(r.class, false), classRegex(r.class, true)
@@ -519,25 +481,4 @@ func repeat(in string, lo, hi int) string {
 		return fmt.Sprintf("%s{%d}", in, hi)
 	}
 	return fmt.Sprintf("%s{%d,%d}", in, lo, hi)
-}
-
-// minusShapeAndWords is a regex for an unconstrained segment minus one fixed-shape segment
-// (see minusFixedShape) and words that shape already matches, or ok=false.
-func minusShapeAndWords(seg Segment, simple, hard []Segment) (string, bool) {
-	if len(hard) != 1 || len(seg) != 1 || seg[0].Kind != KindAny {
-		return "", false
-	}
-	shape := hard[0].Regex()
-	for _, e := range simple {
-		values := e.finiteValues()
-		if values == nil {
-			return "", false
-		}
-		for _, v := range values {
-			if !matchWhole(shape, v) {
-				return "", false
-			}
-		}
-	}
-	return minusFixedShape(shape)
 }

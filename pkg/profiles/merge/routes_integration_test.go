@@ -1,4 +1,4 @@
-package profiles
+package merge
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/kube"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 )
 
 // TestMergedRoutesOnAPIServer: the merge of each edited fixture passes the API server's
@@ -21,22 +23,16 @@ func TestMergedRoutesOnAPIServer(t *testing.T) {
 	env := testenv.Require(t)
 	tests := []struct {
 		name, file, fixtureNS string
-		routes                func(ns string) *RouteObjects
+		routes                func(ns string) *profiles.RouteObjects
 	}{
-		{"httproutes", "testdata/merge/existing-httproutes.yaml", "demo", func(ns string) *RouteObjects {
-			opts := testOptions()
+		{"httproutes", "testdata/existing-httproutes.yaml", "demo", func(ns string) *profiles.RouteObjects {
+			opts := profilestest.Options()
 			opts.Namespace = ns
-			plan, err := NewPlan(loadCorpus(t, "testdata/specs/emojivoto-web.yaml", nil), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := profilestest.OpenAPIPlan(t, profilestest.Spec("emojivoto-web.yaml"), opts)
 			return plan.RouteObjects()
 		}},
-		{"grpcroutes", "testdata/merge/existing-grpcroutes.yaml", "emojivoto", func(ns string) *RouteObjects {
-			plan, err := NewPlan(loadProtoCorpus(t), Options{Service: "emoji-svc", Namespace: ns, Timeout: "1s"})
-			if err != nil {
-				t.Fatal(err)
-			}
+		{"grpcroutes", "testdata/existing-grpcroutes.yaml", "emojivoto", func(ns string) *profiles.RouteObjects {
+			plan := profilestest.ProtoPlan(t, profiles.Options{Service: "emoji-svc", Namespace: ns, Timeout: "1s"})
 			return plan.RouteObjects()
 		}},
 	}
@@ -53,7 +49,7 @@ func TestMergedRoutesOnAPIServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := MergeRoutes(existing, tc.routes(ns))
+			m, err := Routes(existing, tc.routes(ns))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,12 +71,9 @@ func TestMergeRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	clients := env.Clients(t, ns)
-	opts := testOptions()
+	opts := profilestest.Options()
 	opts.Namespace = ns
-	plan, err := NewPlan(loadCorpus(t, "testdata/specs/adversarial.yaml", nil), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := profilestest.OpenAPIPlan(t, profilestest.Spec("adversarial.yaml"), opts)
 	ro := plan.RouteObjects()
 	generated, _, err := generatedManifests(ro)
 	if err != nil {
@@ -108,7 +101,7 @@ func TestMergeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := MergeRoutes(existing, ro)
+	m, err := Routes(existing, ro)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package profiles
+package regex
 
 import (
 	"regexp"
@@ -19,17 +19,19 @@ import (
 // Limits of the general construction.
 const (
 	maxDFAStates   = 256
-	maxDFARegexLen = 2 * maxRegexLength
+	maxDFARegexLen = 2 * MaxLength
 )
 
-// regexMinus is a regex for the slash-free strings that keep matches and none of drop match.
-func regexMinus(keep string, drop []string) (string, bool) {
+// Minus is a regex for the slash-free strings that keep matches and none of drop match. It is
+// not ok when a regex uses what the automata do not model (anchors, word boundaries, case
+// folding) or when the automaton or the regex grows past the limits above.
+func Minus(keep string, drop []string) (string, bool) {
 	return minus(keep, drop, false)
 }
 
-// pathMinus is a regex for the paths (slashes included) that keep matches and none of drop
+// PathMinus is a regex for the paths (slashes included) that keep matches and none of drop
 // match: a route minus siblings that differ from it in several segments.
-func pathMinus(keep string, drop []string) (string, bool) {
+func PathMinus(keep string, drop []string) (string, bool) {
 	return minus(keep, drop, true)
 }
 

@@ -1,15 +1,38 @@
-package profiles
+package lint
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 )
+
+// routesYAML is the generated routes as one List, a form Linter.Add reads.
+func routesYAML(t *testing.T, ro *profiles.RouteObjects) []byte {
+	t.Helper()
+	var items []any
+	for _, r := range ro.HTTP {
+		items = append(items, r)
+	}
+	for _, r := range ro.GRPC {
+		items = append(items, r)
+	}
+	data, err := yaml.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
 
 func TestLintGolden(t *testing.T) {
 	var l Linter
-	for _, file := range []string{"testdata/lint/profile.yaml", "testdata/lint/routes.yaml"} {
+	for _, file := range []string{"testdata/profile.yaml", "testdata/routes.yaml"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -22,20 +45,17 @@ func TestLintGolden(t *testing.T) {
 	for _, f := range l.Lint() {
 		b.WriteString(f.String() + "\n")
 	}
-	checkGolden(t, "lint.txt", []byte(b.String()))
+	golden.Assert(t, "testdata/golden/lint.txt", []byte(b.String()))
 }
 
 // TestLintGenerated: what trafficctl generates passes lint, except the overlaps the generator
 // itself reported for the adversarial spec.
 func TestLintGenerated(t *testing.T) {
-	for _, file := range corpusSpecs(t) {
+	for _, file := range profilestest.Specs(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			plan, err := NewPlan(loadCorpus(t, file, nil), testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := profilestest.OpenAPIPlan(t, file, profilestest.Options())
 			var l Linter
-			sp, err := yamlOf(plan.ServiceProfile())
+			sp, err := yaml.Marshal(plan.ServiceProfile())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +63,7 @@ func TestLintGenerated(t *testing.T) {
 				t.Fatal(err)
 			}
 			var l2 Linter
-			if err := l2.Add("routes.yaml", renderRoutes(t, plan.RouteObjects())); err != nil {
+			if err := l2.Add("routes.yaml", routesYAML(t, plan.RouteObjects())); err != nil {
 				t.Fatal(err)
 			}
 			findings := append(l.Lint(), l2.Lint()...)
@@ -61,14 +81,11 @@ func TestLintGenerated(t *testing.T) {
 }
 
 func TestLintSameService(t *testing.T) {
-	plan, err := NewPlan(loadCorpus(t, "testdata/specs/emojivoto-web.yaml", nil), testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, _ := yamlOf(plan.ServiceProfile())
+	plan := profilestest.OpenAPIPlan(t, profilestest.Spec("emojivoto-web.yaml"), profilestest.Options())
+	sp, _ := yaml.Marshal(plan.ServiceProfile())
 	var l Linter
 	_ = l.Add("sp.yaml", sp)
-	_ = l.Add("routes.yaml", renderRoutes(t, plan.RouteObjects()))
+	_ = l.Add("routes.yaml", routesYAML(t, plan.RouteObjects()))
 	findings := l.Lint()
 	if len(findings) != 1 || !strings.Contains(findings[0].Message, "Linkerd uses the profile") {
 		t.Errorf("findings %v, want one about the profile overriding the routes", findings)
@@ -77,7 +94,7 @@ func TestLintSameService(t *testing.T) {
 
 func TestLintNotYAML(t *testing.T) {
 	var l Linter
-	if err := l.Add("x.yaml", []byte("a: [")); err == nil || !IsInputError(err) {
+	if err := l.Add("x.yaml", []byte("a: [")); err == nil || !profiles.IsInputError(err) {
 		t.Errorf("got %v", err)
 	}
 }

@@ -1,30 +1,33 @@
-package profiles
+package merge
 
 import (
 	"os"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 )
 
 func TestMerge(t *testing.T) {
-	data, err := os.ReadFile("testdata/merge-existing.yaml")
+	data, err := os.ReadFile("testdata/existing-serviceprofile.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	existing, err := ReadServiceProfile("testdata/merge-existing.yaml", data)
+	existing, err := ReadServiceProfile("testdata/existing-serviceprofile.yaml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := NewPlan(loadCorpus(t, "testdata/specs/emojivoto-web.yaml", nil), testOptions())
+	plan := profilestest.OpenAPIPlan(t, profilestest.Spec("emojivoto-web.yaml"), profilestest.Options())
+	merged, changes := ServiceProfile(existing, plan.ServiceProfile())
+	out, err := yaml.Marshal(merged)
 	if err != nil {
 		t.Fatal(err)
 	}
-	merged, changes := Merge(existing, plan.ServiceProfile())
-	out, err := yamlOf(merged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGolden(t, "merge.serviceprofile.yaml", append([]byte("# "+strings.Join(changes, "\n# ")+"\n"), out...))
+	golden.Assert(t, "testdata/golden/serviceprofile.yaml", append([]byte("# "+strings.Join(changes, "\n# ")+"\n"), out...))
 	if merged.Spec.Routes[0].Name != "vote-for-doughnut" {
 		t.Errorf("hand-written route not kept first: %q", merged.Spec.Routes[0].Name)
 	}
@@ -55,10 +58,10 @@ func TestIsGeneratedRouteName(t *testing.T) {
 }
 
 func TestReadServiceProfileErrors(t *testing.T) {
-	if _, err := ReadServiceProfile("x.yaml", []byte("kind: ConfigMap\n---\napiVersion: v1\n")); err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "no ServiceProfile") {
+	if _, err := ReadServiceProfile("x.yaml", []byte("kind: ConfigMap\n---\napiVersion: v1\n")); err == nil || !profiles.IsInputError(err) || !strings.Contains(err.Error(), "no ServiceProfile") {
 		t.Errorf("got %v", err)
 	}
-	if _, err := ReadServiceProfile("x.yaml", []byte("kind: ServiceProfile\nspec: [")); err == nil || !IsInputError(err) {
+	if _, err := ReadServiceProfile("x.yaml", []byte("kind: ServiceProfile\nspec: [")); err == nil || !profiles.IsInputError(err) {
 		t.Errorf("got %v", err)
 	}
 }

@@ -1,16 +1,25 @@
-package profiles
+package lint
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
+
+// samplesPerCheck is how many sampled requests decide that a route shadows or overlaps
+// another: the number pkg/profiles' overlap checks use, so lint and generator agree.
+const samplesPerCheck = 24
 
 // Finding is one problem trafficctl lint reports.
 type Finding struct {
@@ -24,6 +33,7 @@ type Finding struct {
 	Message string
 }
 
+// String is the finding as trafficctl lint prints it: "FILE: OBJECT[: ROUTE]: MESSAGE".
 func (f Finding) String() string {
 	s := f.File + ": " + f.Object
 	if f.Route != "" {
@@ -61,10 +71,10 @@ type Linter struct {
 // Add reads the ServiceProfiles, HTTPRoutes and GRPCRoutes of a YAML or JSON file (several
 // documents, or a List). Other kinds are ignored.
 func (l *Linter) Add(file string, data []byte) error {
-	for i, doc := range splitYAMLDocuments(data) {
+	for i, doc := range profiles.SplitDocuments(data) {
 		var obj map[string]any
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
-			return inputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
+			return profiles.InputErrorf(file, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
 		}
 		if obj == nil {
 			continue
@@ -81,7 +91,7 @@ func (l *Linter) Add(file string, data []byte) error {
 		for _, it := range items {
 			o := lintObject{file: file, obj: it}
 			switch {
-			case o.kind() == ServiceProfileKind && o.group() == "linkerd.io",
+			case o.kind() == profiles.ServiceProfileKind && o.group() == "linkerd.io",
 				(o.kind() == "HTTPRoute" || o.kind() == "GRPCRoute") && (o.group() == "gateway.networking.k8s.io" || o.group() == "policy.linkerd.io"):
 				l.objects = append(l.objects, o)
 			}
@@ -98,7 +108,7 @@ func (l *Linter) Lint() []Finding {
 	var out []Finding
 	profiled := map[string]lintObject{} // "ns/service" -> ServiceProfile
 	for _, o := range l.objects {
-		if o.kind() == ServiceProfileKind {
+		if o.kind() == profiles.ServiceProfileKind {
 			out = append(out, lintServiceProfile(o)...)
 			if svc, ns, ok := profileService(o.name()); ok && hasPolicy(o) {
 				profiled[ns+"/"+svc] = o
@@ -108,7 +118,7 @@ func (l *Linter) Lint() []Finding {
 	routesBySvc := map[string][]lintObject{}
 	var svcOrder []string
 	for _, o := range l.objects {
-		if o.kind() == ServiceProfileKind {
+		if o.kind() == profiles.ServiceProfileKind {
 			continue
 		}
 		out = append(out, lintRoute(o)...)
@@ -154,6 +164,7 @@ func profileService(name string) (svc, ns string, ok bool) {
 	return parts[0], parts[1], true
 }
 
+// lintServiceProfile checks a ServiceProfile: its name, routes, retry budget and dstOverrides.
 func lintServiceProfile(o lintObject) []Finding {
 	var out []Finding
 	add := func(route, format string, args ...any) {
@@ -167,12 +178,31 @@ func lintServiceProfile(o lintObject) []Finding {
 		add("", "the name says namespace %q but the profile is in %q: Linkerd only reads profiles named for their own namespace's Service %s", ns, o.namespace(), svc)
 	}
 	spec := mapOf(o.obj, "spec")
-	seen := map[string]int{}
-	type simpleRoute struct {
-		label, method string
-		re            *regexp.Regexp
-		samples       []string
+	shadowedRoutes(lintProfileRoutes(spec, add), add)
+	lintRetryBudget(spec, add)
+	for i, d := range list(spec, "dstOverrides") {
+		dm, _ := d.(map[string]any)
+		if str(dm, "authority") == "" {
+			add("", "dstOverrides[%d] has no authority", i)
+		}
 	}
+	return out
+}
+
+// addFunc records a finding about a route ("" for the whole object).
+type addFunc func(route, format string, args ...any)
+
+// simpleRoute is a ServiceProfile route that is only a method and a path regex: whether an
+// earlier one shadows it is decided on samples of its regex.
+type simpleRoute struct {
+	label, method string
+	re            *regexp.Regexp
+	samples       []string
+}
+
+// lintProfileRoutes checks each route of a ServiceProfile spec and returns the simple ones.
+func lintProfileRoutes(spec map[string]any, add addFunc) []simpleRoute {
+	seen := map[string]int{}
 	var simple []simpleRoute
 	for i, r := range list(spec, "routes") {
 		rm, _ := r.(map[string]any)
@@ -219,7 +249,12 @@ func lintServiceProfile(o lintObject) []Finding {
 			}
 		}
 	}
-	// A route whose every sampled request is taken by a route before it never matches first.
+	return simple
+}
+
+// shadowedRoutes reports the routes whose every sampled request a route before them takes:
+// they never match first.
+func shadowedRoutes(simple []simpleRoute, add addFunc) {
 	for j, b := range simple {
 		for _, a := range simple[:j] {
 			if (a.method != "" && a.method != b.method) || len(b.samples) == 0 {
@@ -238,28 +273,27 @@ func lintServiceProfile(o lintObject) []Finding {
 			}
 		}
 	}
-	if rb, ok := spec["retryBudget"].(map[string]any); ok {
-		if r, ok := rb["retryRatio"].(float64); ok && r < 0 {
-			add("", "retryBudget.retryRatio %v is negative: Linkerd's webhook rejects the profile", r)
-		}
-		for _, k := range []string{"retryRatio", "minRetriesPerSecond", "ttl"} {
-			if _, ok := rb[k]; !ok {
-				add("", "retryBudget.%s is missing: the CRD requires retryRatio, minRetriesPerSecond and ttl", k)
-			}
-		}
-		if t, ok := rb["ttl"]; ok {
-			if s, isStr := t.(string); !isStr || !validDuration(s) {
-				add("", "retryBudget.ttl %v is not a duration such as 10s: Linkerd's webhook rejects the profile", t)
-			}
+}
+
+// lintRetryBudget checks a ServiceProfile's retryBudget, when it has one.
+func lintRetryBudget(spec map[string]any, add addFunc) {
+	rb, ok := spec["retryBudget"].(map[string]any)
+	if !ok {
+		return
+	}
+	if r, ok := rb["retryRatio"].(float64); ok && r < 0 {
+		add("", "retryBudget.retryRatio %v is negative: Linkerd's webhook rejects the profile", r)
+	}
+	for _, k := range []string{"retryRatio", "minRetriesPerSecond", "ttl"} {
+		if _, ok := rb[k]; !ok {
+			add("", "retryBudget.%s is missing: the CRD requires retryRatio, minRetriesPerSecond and ttl", k)
 		}
 	}
-	for i, d := range list(spec, "dstOverrides") {
-		dm, _ := d.(map[string]any)
-		if str(dm, "authority") == "" {
-			add("", "dstOverrides[%d] has no authority", i)
+	if t, ok := rb["ttl"]; ok {
+		if s, isStr := t.(string); !isStr || !validDuration(s) {
+			add("", "retryBudget.ttl %v is not a duration such as 10s: Linkerd's webhook rejects the profile", t)
 		}
 	}
-	return out
 }
 
 func validDuration(s string) bool {
@@ -391,16 +425,16 @@ func lintRoute(o lintObject) []Finding {
 	}
 	grpc := o.kind() == "GRPCRoute"
 	ann := mapOf(mapOf(o.obj, "metadata"), "annotations")
-	for _, k := range sortedKeys(ann) {
+	for _, k := range slices.Sorted(maps.Keys(ann)) {
 		v := str(ann, k)
 		switch {
 		case strings.HasPrefix(k, "timeout.linkerd.io/") || k == "retry.linkerd.io/timeout":
 			if !validDuration(v) {
 				add("", "annotation %s: %q is not a duration such as 500ms or 10s", k, v)
 			}
-		case k == AnnotationRetryHTTP:
+		case k == profiles.AnnotationRetryHTTP:
 			if grpc {
-				add("", "annotation %s is invalid on a GRPCRoute: use %s", k, AnnotationRetryGRPC)
+				add("", "annotation %s is invalid on a GRPCRoute: use %s", k, profiles.AnnotationRetryGRPC)
 				continue
 			}
 			for _, c := range strings.Split(v, ",") {
@@ -408,7 +442,7 @@ func lintRoute(o lintObject) []Finding {
 					add("", "annotation %s: %q is not 5xx, gateway-error, a status or a status range", k, c)
 				}
 			}
-		case k == AnnotationRetryGRPC:
+		case k == profiles.AnnotationRetryGRPC:
 			for _, c := range strings.Split(v, ",") {
 				if !retryGRPCValues[strings.TrimSpace(c)] {
 					add("", "annotation %s: %q is not one of cancelled, deadline-exceeded, internal, resource-exhausted, unavailable", k, c)
@@ -550,7 +584,7 @@ func sampleN(expr string, n int) []string {
 	rng := rand.New(rand.NewPCG(uint64(len(expr)), 7))
 	out := make([]string, 0, n)
 	for range n {
-		s, err := SampleRegex(expr, rng)
+		s, err := regex.Sample(expr, rng)
 		if err != nil {
 			return nil
 		}

@@ -1,4 +1,4 @@
-package profiles
+package merge
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
 // generatedName matches the route names trafficctl generates: "METHOD /path" for HTTP and
@@ -20,42 +22,32 @@ func IsGeneratedRouteName(name string) bool { return generatedName.MatchString(n
 
 // ReadServiceProfile reads the first ServiceProfile of a YAML or JSON file (a multi-document
 // stream, `kubectl get -o yaml` output included).
-func ReadServiceProfile(source string, data []byte) (*ServiceProfile, error) {
-	for i, doc := range splitYAMLDocuments(data) {
+func ReadServiceProfile(source string, data []byte) (*profiles.ServiceProfile, error) {
+	for i, doc := range profiles.SplitDocuments(data) {
 		var head struct {
 			Kind string `json:"kind"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return nil, inputErrorf(source, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
+			return nil, profiles.InputErrorf(source, fmt.Sprintf("document %d", i+1), "not YAML or JSON: %v", err)
 		}
-		if head.Kind != ServiceProfileKind {
+		if head.Kind != profiles.ServiceProfileKind {
 			continue
 		}
-		sp := new(ServiceProfile)
+		sp := new(profiles.ServiceProfile)
 		if err := yaml.Unmarshal(doc, sp); err != nil {
-			return nil, inputErrorf(source, fmt.Sprintf("document %d", i+1), "invalid ServiceProfile: %v", err)
+			return nil, profiles.InputErrorf(source, fmt.Sprintf("document %d", i+1), "invalid ServiceProfile: %v", err)
 		}
 		return sp, nil
 	}
-	return nil, inputErrorf(source, "", "no ServiceProfile in the file")
+	return nil, profiles.InputErrorf(source, "", "no ServiceProfile in the file")
 }
 
-func splitYAMLDocuments(data []byte) [][]byte {
-	var docs [][]byte
-	for _, d := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
-		if strings.TrimSpace(d) != "" {
-			docs = append(docs, []byte(d))
-		}
-	}
-	return docs
-}
-
-// Merge updates an existing ServiceProfile with a generated one: routes written by hand (names
+// ServiceProfile updates an existing ServiceProfile with a generated one: routes written by hand (names
 // trafficctl does not generate) stay first, in their order, since the user put them where the
 // first match should land; generated routes are replaced by the new ones; dstOverrides,
 // opaquePorts, labels and annotations are kept, and so is the retry budget unless a new one
 // is given. It returns the merged profile and one line per change.
-func Merge(existing, generated *ServiceProfile) (*ServiceProfile, []string) {
+func ServiceProfile(existing, generated *profiles.ServiceProfile) (*profiles.ServiceProfile, []string) {
 	out := *generated
 	out.Metadata.Labels = mergeMaps(existing.Metadata.Labels, generated.Metadata.Labels)
 	out.Metadata.Annotations = mergeMaps(existing.Metadata.Annotations, generated.Metadata.Annotations)
@@ -73,8 +65,8 @@ func Merge(existing, generated *ServiceProfile) (*ServiceProfile, []string) {
 	if n := len(existing.Spec.DstOverrides); n > 0 {
 		changes = append(changes, fmt.Sprintf("kept %d dstOverrides", n))
 	}
-	old := map[string]RouteSpec{}
-	var routes []RouteSpec
+	old := map[string]profiles.RouteSpec{}
+	var routes []profiles.RouteSpec
 	for _, r := range existing.Spec.Routes {
 		if IsGeneratedRouteName(r.Name) {
 			old[r.Name] = r
@@ -103,7 +95,7 @@ func Merge(existing, generated *ServiceProfile) (*ServiceProfile, []string) {
 	return &out, changes
 }
 
-func routeDiff(a, b RouteSpec) []string {
+func routeDiff(a, b profiles.RouteSpec) []string {
 	var d []string
 	if !sameJSON(a.Condition, b.Condition) {
 		d = append(d, "condition")
