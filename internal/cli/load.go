@@ -277,7 +277,7 @@ func addFormatFlag(cmd *cobra.Command, target *string) {
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(allowed, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func (o *loadAttackOptions) Complete(args []string) error {
+func (o *loadAttackOptions) Complete(_ *cobra.Command, args []string) error {
 	o.args = args
 	if err := o.flags.complete(); err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Package cli is trafficctl's command-line layer: thin cobra commands over the pkg/ domain
-// packages. Every command follows kubectl's pattern: an options struct with Complete, Validate
-// and Run, IO streams injected, errors returned (only main exits).
+// packages. Every command follows kubectl's pattern: an options struct embedding the IO streams,
+// with Complete(cmd, args), Validate() and Run(ctx), wired through runOptions; one file per
+// subcommand, its help text in variables at the top; errors returned (only main exits).
 package cli
 
 import (
@@ -127,18 +128,20 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }
 
-// commandOptions is the kubectl life cycle of a command's options: take the arguments, check
-// everything before touching anything, then act.
+// commandOptions is the kubectl life cycle of a command's options: take the arguments and the
+// flags as given (Complete), check everything before touching anything (Validate), then act
+// (Run). Every command's options implement it and are wired through runOptions.
 type commandOptions interface {
-	Complete(args []string) error
+	Complete(cmd *cobra.Command, args []string) error
 	Validate() error
 	Run(ctx context.Context) error
 }
 
-// runOptions is the RunE of a command whose options follow that life cycle.
+// runOptions is the RunE of every command: Complete, Validate, then Run, stopping at the first
+// error, so that bad input (exit 2) is reported before anything is changed.
 func runOptions(o commandOptions) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := o.Complete(args); err != nil {
+		if err := o.Complete(cmd, args); err != nil {
 			return err
 		}
 		if err := o.Validate(); err != nil {

@@ -111,7 +111,7 @@ func newSplitGetCommand(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func (o *splitGetOptions) Complete(args []string) error {
+func (o *splitGetOptions) Complete(_ *cobra.Command, args []string) error {
 	o.apex = args[0]
 	return nil
 }
@@ -179,7 +179,7 @@ is written and the difference is shown (exit 1) unless --force; their other chan
 	return cmd
 }
 
-func (o *splitSetOptions) Complete(args []string) error {
+func (o *splitSetOptions) Complete(_ *cobra.Command, args []string) error {
 	o.apex = args[0]
 	bs, err := split.ParseBackends(args[1:])
 	if err != nil {
@@ -255,7 +255,7 @@ the header, sending to --to (Linkerd ranks rules by path before headers, so one 
 	return cmd
 }
 
-func (o *splitABOptions) Complete(args []string) error {
+func (o *splitABOptions) Complete(_ *cobra.Command, args []string) error {
 	o.apex = args[0]
 	if o.clear {
 		if o.header != "" || o.to != "" {
