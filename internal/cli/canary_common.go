@@ -41,8 +41,12 @@ func whoAmI(ctx context.Context, cl *kube.Clients, via string) string {
 }
 
 // serveGauges serves the canary's weight and phase gauges on addr (--metrics-addr) until stop
-// is called, for Prometheus to scrape and Grafana to annotate releases with.
+// is called, for Prometheus to scrape and Grafana to annotate releases with. Without an
+// address there are no gauges (nil) and stop does nothing.
 func serveGauges(addr string) (g *canary.Gauges, stop func(), err error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
 	reg := prometheus.NewRegistry()
 	g = canary.NewGauges(reg)
 	l, err := net.Listen("tcp", addr)
@@ -74,6 +78,8 @@ type canaryApexOptions struct {
 	f      *Factory
 	apex   string
 	output string
+
+	cl *kube.Clients
 }
 
 func (o *canaryApexOptions) Complete(_ *cobra.Command, args []string) error {
@@ -81,19 +87,32 @@ func (o *canaryApexOptions) Complete(_ *cobra.Command, args []string) error {
 	return nil
 }
 
+// Validate checks -o, then the connection flags.
 func (o *canaryApexOptions) Validate() error {
-	return validateOutput(o.output, outputText, outputJSON, outputYAML)
+	if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
+		return err
+	}
+	return o.connect()
+}
+
+// connect builds the clients from the kubeconfig flags; it does not contact the cluster.
+func (o *canaryApexOptions) connect() (err error) {
+	o.cl, err = o.f.Clients()
+	return err
 }
 
 // newCanaryApexCommand builds a command on one APEX whose options embed canaryApexOptions;
-// with printed set it takes -o.
-func newCanaryApexCommand(use string, o commandOptions, output *string, printed bool) *cobra.Command {
+// output, when not nil, is set by -o.
+func newCanaryApexCommand(use, short, long, example string, o commandOptions, output *string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:  use + " APEX",
-		Args: cobra.ExactArgs(1),
-		RunE: runOptions(o),
+		Use:     use + " APEX",
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    cobra.ExactArgs(1),
+		RunE:    runOptions(o),
 	}
-	if printed {
+	if output != nil {
 		addOutputFlag(cmd, output, outputText, outputText, outputJSON, outputYAML)
 	}
 	return cmd

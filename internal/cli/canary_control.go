@@ -10,6 +10,37 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/canary"
 )
 
+// The four control verbs share one implementation, so they share this file.
+var (
+	canaryPromoteShort = "Approve the manual gate the canary waits at"
+	canaryAbortShort   = "Roll the canary back at once: all traffic to the stable version"
+	canaryPauseShort   = "Stop analysis and traffic changes until resume"
+	canaryResumeShort  = "Continue a paused canary"
+	// canaryControlExample is each verb's example, with the verb for %s.
+	canaryControlExample = "  trafficctl canary %s web-svc -n emojivoto"
+)
+
+func newCanaryPromoteCommand(f *Factory) *cobra.Command {
+	cmd, _ := newCanaryControlCommand(f, "promote", canaryPromoteShort)
+	return cmd
+}
+
+func newCanaryAbortCommand(f *Factory) *cobra.Command {
+	cmd, o := newCanaryControlCommand(f, "abort", canaryAbortShort)
+	cmd.Flags().StringVar(&o.reason, "reason", "", "why, for the audit log")
+	return cmd
+}
+
+func newCanaryPauseCommand(f *Factory) *cobra.Command {
+	cmd, _ := newCanaryControlCommand(f, "pause", canaryPauseShort)
+	return cmd
+}
+
+func newCanaryResumeCommand(f *Factory) *cobra.Command {
+	cmd, _ := newCanaryControlCommand(f, "resume", canaryResumeShort)
+	return cmd
+}
+
 // canaryControlOptions are the options of promote, abort, pause and resume: one verb on the
 // rollout of an APEX, written to its state and audit log.
 type canaryControlOptions struct {
@@ -19,24 +50,20 @@ type canaryControlOptions struct {
 }
 
 // newCanaryControlCommand builds the command of one control verb.
-func newCanaryControlCommand(f *Factory, verb, short, example string) (*cobra.Command, *canaryControlOptions) {
+func newCanaryControlCommand(f *Factory, verb, short string) (*cobra.Command, *canaryControlOptions) {
 	o := &canaryControlOptions{canaryApexOptions: canaryApexOptions{IOStreams: f.Streams, f: f}, verb: verb}
-	cmd := newCanaryApexCommand(verb, o, nil, false)
-	cmd.Short, cmd.Example = short, example
-	return cmd, o
+	return newCanaryApexCommand(verb, short, "", fmt.Sprintf(canaryControlExample, verb), o, nil), o
 }
 
-// Validate has nothing to check: the control verbs print one line and take no -o.
-func (o *canaryControlOptions) Validate() error { return nil }
+// Validate checks the connection flags: the control verbs print one line and take no -o.
+func (o *canaryControlOptions) Validate() error { return o.connect() }
 
 func (o *canaryControlOptions) Run(ctx context.Context) error {
-	cl, err := o.f.Clients()
-	if err != nil {
-		return err
-	}
+	cl := o.cl
 	store := canary.NewStore(cl.Kube, cl.Namespace)
 	ct := &canary.Control{Store: store, Actor: whoAmI(ctx, cl, "canary "+o.verb)}
 	var rec *canary.Record
+	var err error
 	switch o.verb {
 	case "promote":
 		rec, err = ct.Promote(ctx, o.apex)

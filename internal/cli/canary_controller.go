@@ -86,14 +86,12 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 		},
 		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
 	}
-	if o.metricsAddr != "" {
-		g, stop, err := serveGauges(o.metricsAddr)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		ctl.Gauges = g
+	g, stop, err := serveGauges(o.metricsAddr)
+	if err != nil {
+		return err
 	}
+	defer stop()
+	ctl.Gauges = g
 	if !o.leaderElect {
 		return ctl.Run(ctx)
 	}

@@ -27,17 +27,11 @@ type canaryHistoryOptions struct {
 
 func newCanaryHistoryCommand(f *Factory) *cobra.Command {
 	o := &canaryHistoryOptions{canaryApexOptions{IOStreams: f.Streams, f: f}}
-	cmd := newCanaryApexCommand("history", o, &o.output, true)
-	cmd.Short, cmd.Long, cmd.Example = canaryHistoryShort, canaryHistoryLong, canaryHistoryExample
-	return cmd
+	return newCanaryApexCommand("history", canaryHistoryShort, canaryHistoryLong, canaryHistoryExample, o, &o.output)
 }
 
 func (o *canaryHistoryOptions) Run(ctx context.Context) error {
-	cl, err := o.f.Clients()
-	if err != nil {
-		return err
-	}
-	entries, verr := canary.NewStore(cl.Kube, cl.Namespace).History(ctx, o.apex)
+	entries, verr := canary.NewStore(o.cl.Kube, o.cl.Namespace).History(ctx, o.apex)
 	if verr != nil && !errors.Is(verr, canary.ErrTampered) {
 		return verr
 	}
@@ -51,6 +45,7 @@ func (o *canaryHistoryOptions) Run(ctx context.Context) error {
 	if verr != nil {
 		return withExitCode(ExitCheckFailed, verr)
 	}
+	var err error
 	if o.output == outputText {
 		_, err = fmt.Fprintf(o.Out, "chain verified: %d entries, head %s\n", len(entries), entries[len(entries)-1].Hash)
 	}

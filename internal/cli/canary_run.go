@@ -83,14 +83,12 @@ func (o *canaryRunOptions) Run(ctx context.Context) error {
 	}
 	eng := &canary.Engine{Kube: cl.Kube, Router: router, Provider: prom, Out: o.Out,
 		Actor: whoAmI(ctx, cl, "canary run")}
-	if o.metricsAddr != "" {
-		g, stop, err := serveGauges(o.metricsAddr)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		eng.Gauges = g
+	g, stop, err := serveGauges(o.metricsAddr)
+	if err != nil {
+		return err
 	}
+	defer stop()
+	eng.Gauges = g
 	phase, err := eng.Run(ctx, c, ns)
 	return runError(phase, err)
 }

@@ -23,17 +23,11 @@ type canaryStatusOptions struct {
 
 func newCanaryStatusCommand(f *Factory) *cobra.Command {
 	o := &canaryStatusOptions{canaryApexOptions{IOStreams: f.Streams, f: f}}
-	cmd := newCanaryApexCommand("status", o, &o.output, true)
-	cmd.Short, cmd.Example = canaryStatusShort, canaryStatusExample
-	return cmd
+	return newCanaryApexCommand("status", canaryStatusShort, "", canaryStatusExample, o, &o.output)
 }
 
 func (o *canaryStatusOptions) Run(ctx context.Context) error {
-	cl, err := o.f.Clients()
-	if err != nil {
-		return err
-	}
-	rec, err := canary.NewStore(cl.Kube, cl.Namespace).Get(ctx, o.apex)
+	rec, err := canary.NewStore(o.cl.Kube, o.cl.Namespace).Get(ctx, o.apex)
 	if err != nil {
 		return err
 	}

@@ -38,11 +38,13 @@ func (o *sandboxDirOptions) Complete(*cobra.Command, []string) error { return ni
 func (o *sandboxDirOptions) Validate() error { return nil }
 
 // newSandboxDirCommand builds a sandbox command without arguments that takes --dir.
-func newSandboxDirCommand(use string, o commandOptions, dir *string) *cobra.Command {
+func newSandboxDirCommand(use, short, example string, o commandOptions, dir *string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:  use,
-		Args: cobra.NoArgs,
-		RunE: runOptions(o),
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    cobra.NoArgs,
+		RunE:    runOptions(o),
 	}
 	addSandboxDirFlag(cmd, dir)
 	return cmd

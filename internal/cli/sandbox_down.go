@@ -21,9 +21,7 @@ type sandboxDownOptions struct {
 
 func newSandboxDownCommand(f *Factory) *cobra.Command {
 	o := &sandboxDownOptions{sandboxDirOptions{IOStreams: f.Streams}}
-	cmd := newSandboxDirCommand("down", o, &o.dir)
-	cmd.Short, cmd.Example = sandboxDownShort, sandboxDownExample
-	return cmd
+	return newSandboxDirCommand("down", sandboxDownShort, sandboxDownExample, o, &o.dir)
 }
 
 func (o *sandboxDownOptions) Run(context.Context) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -25,8 +24,7 @@ type sandboxStatusOptions struct {
 
 func newSandboxStatusCommand(f *Factory) *cobra.Command {
 	o := &sandboxStatusOptions{sandboxDirOptions: sandboxDirOptions{IOStreams: f.Streams}}
-	cmd := newSandboxDirCommand("status", o, &o.dir)
-	cmd.Short, cmd.Example = sandboxStatusShort, sandboxStatusExample
+	cmd := newSandboxDirCommand("status", sandboxStatusShort, sandboxStatusExample, o, &o.dir)
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
 	return cmd
 }
@@ -45,7 +43,7 @@ func (o *sandboxStatusOptions) Run(ctx context.Context) error {
 		if err := printStructured(o.Out, o.output, ss); err != nil {
 			return err
 		}
-	} else if err := printSandboxStatus(o.Out, ss, line); err != nil {
+	} else if err := o.print(ss, line); err != nil {
 		return err
 	}
 	if !healthy {
@@ -54,9 +52,9 @@ func (o *sandboxStatusOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// printSandboxStatus prints one row per component and the summary line.
-func printSandboxStatus(w io.Writer, ss []sandbox.ComponentStatus, line string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+// print writes one row per component and the summary line.
+func (o *sandboxStatusOptions) print(ss []sandbox.ComponentStatus, line string) error {
+	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tPID\tADDRESS\tHEALTH")
 	for _, s := range ss {
 		h := "ok"
@@ -68,6 +66,6 @@ func printSandboxStatus(w io.Writer, ss []sandbox.ComponentStatus, line string) 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, line)
+	_, err := fmt.Fprintln(o.Out, line)
 	return err
 }

@@ -27,8 +27,7 @@ type sandboxUpOptions struct {
 
 func newSandboxUpCommand(f *Factory) *cobra.Command {
 	o := &sandboxUpOptions{IOStreams: f.Streams, o: sandbox.Options{Replicas: sandbox.DefaultReplicas}, balance: string(proxy.BalanceEWMA)}
-	cmd := newSandboxDirCommand("up", o, &o.o.Dir)
-	cmd.Short, cmd.Example = sandboxUpShort, sandboxUpExample
+	cmd := newSandboxDirCommand("up", sandboxUpShort, sandboxUpExample, o, &o.o.Dir)
 	cmd.Flags().StringVar(&o.o.PrometheusBin, "prometheus-bin", "", "Prometheus binary (default: $TRAFFICCTL_PROMETHEUS, else prometheus on PATH)")
 	cmd.Flags().StringVar(&o.o.CRDs, "crds", "", "directory of the upstream CRD bundles (default: $TRAFFICCTL_CRDS_DIR, ../shared/crds, the fetch-crds cache)")
 	cmd.Flags().IntVar(&o.o.Replicas, "replicas", o.o.Replicas, "processes per web version (1-10)")
