@@ -29,15 +29,8 @@ type canaryBenchOptions struct {
 
 func newCanaryBenchCommand(f *Factory) *cobra.Command {
 	o := &canaryBenchOptions{IOStreams: f.Streams}
-	cmd := &cobra.Command{
-		Use:     "bench [FILE]",
-		Short:   canaryBenchShort,
-		Long:    canaryBenchLong,
-		Example: canaryBenchExample,
-		Args:    cobra.MaximumNArgs(1),
-		RunE:    runOptions(o),
-	}
-	o.spec.add(cmd.Flags())
+	cmd := newCommand("bench [FILE]", canaryBenchShort, canaryBenchLong, canaryBenchExample, cobra.MaximumNArgs(1), o)
+	o.spec.add(cmd)
 	return cmd
 }
 

@@ -104,14 +104,7 @@ func (o *canaryApexOptions) connect() (err error) {
 // newCanaryApexCommand builds a command on one APEX whose options embed canaryApexOptions;
 // output, when not nil, is set by -o.
 func newCanaryApexCommand(use, short, long, example string, o commandOptions, output *string) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     use + " APEX",
-		Short:   short,
-		Long:    long,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand(use+" APEX", short, long, example, cobra.ExactArgs(1), o)
 	if output != nil {
 		addOutputFlag(cmd, output, outputText, outputText, outputJSON, outputYAML)
 	}

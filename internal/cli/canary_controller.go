@@ -42,14 +42,7 @@ type canaryControllerOptions struct {
 
 func newCanaryControllerCommand(f *Factory) *cobra.Command {
 	o := &canaryControllerOptions{IOStreams: f.Streams, f: f, leaderElect: true, leaseName: "trafficctl-canary-controller", resync: 5 * time.Second}
-	cmd := &cobra.Command{
-		Use:     "controller",
-		Short:   canaryControllerShort,
-		Long:    canaryControllerLong,
-		Example: canaryControllerExample,
-		Args:    cobra.NoArgs,
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand("controller", canaryControllerShort, canaryControllerLong, canaryControllerExample, cobra.NoArgs, o)
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "watch Canary specs in every namespace")
 	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "elect a leader with a Lease so that only one replica acts")
 	cmd.Flags().StringVar(&o.leaseName, "lease-name", o.leaseName, "name of the leader election Lease")

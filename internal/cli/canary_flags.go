@@ -26,7 +26,8 @@ type canarySpecFlags struct {
 	args []string
 }
 
-func (s *canarySpecFlags) add(fs *pflag.FlagSet) {
+func (s *canarySpecFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.StringVar(&s.name, "name", "", "rollout name (default: the apex's name)")
 	fs.StringVar(&s.apex, "apex", "", "apex Service that clients call")
 	fs.StringVar(&s.stable, "stable", "", "stable version as SERVICE[:DEPLOYMENT] (the Deployment defaults to the Service's name)")

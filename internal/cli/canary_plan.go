@@ -32,18 +32,11 @@ type canaryPlanOptions struct {
 func newCanaryPlanCommand(f *Factory) *cobra.Command {
 	d := canary.DefaultPlanOptions
 	o := &canaryPlanOptions{IOStreams: f.Streams, rps: d.RPS, errorRate: 100 * d.ErrorRate, stable: 100 * d.StableErrorRate}
-	cmd := &cobra.Command{
-		Use:     "plan [FILE]",
-		Short:   canaryPlanShort,
-		Long:    canaryPlanLong,
-		Example: canaryPlanExample,
-		Args:    cobra.MaximumNArgs(1),
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand("plan [FILE]", canaryPlanShort, canaryPlanLong, canaryPlanExample, cobra.MaximumNArgs(1), o)
 	cmd.Flags().Float64Var(&o.rps, "rps", o.rps, "total requests per second to the apex")
 	cmd.Flags().Float64Var(&o.errorRate, "error-rate", o.errorRate, "canary error rate in percent")
 	cmd.Flags().Float64Var(&o.stable, "stable-error-rate", o.stable, "stable version's error rate in percent")
-	o.spec.add(cmd.Flags())
+	o.spec.add(cmd)
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
 	return cmd
 }

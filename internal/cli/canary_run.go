@@ -37,15 +37,8 @@ type canaryRunOptions struct {
 
 func newCanaryRunCommand(f *Factory) *cobra.Command {
 	o := &canaryRunOptions{IOStreams: f.Streams, f: f}
-	cmd := &cobra.Command{
-		Use:     "run [FILE]",
-		Short:   canaryRunShort,
-		Long:    canaryRunLong,
-		Example: canaryRunExample,
-		Args:    cobra.MaximumNArgs(1),
-		RunE:    runOptions(o),
-	}
-	o.spec.add(cmd.Flags())
+	cmd := newCommand("run [FILE]", canaryRunShort, canaryRunLong, canaryRunExample, cobra.MaximumNArgs(1), o)
+	o.spec.add(cmd)
 	addMetricsAddrFlag(cmd, &o.metricsAddr)
 	return cmd
 }

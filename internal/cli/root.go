@@ -150,3 +150,24 @@ func runOptions(o commandOptions) func(*cobra.Command, []string) error {
 		return o.Run(cmd.Context())
 	}
 }
+
+// newCommand builds a command whose options o follow the life cycle: its help (from the
+// package-level variables at the top of its file), its argument check, and runOptions(o).
+func newCommand(use, short, long, example string, args cobra.PositionalArgs, o commandOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    args,
+		RunE:    runOptions(o),
+	}
+}
+
+// oneArg is embedded by the options of a command that takes one argument: Complete keeps it.
+type oneArg struct{ arg string }
+
+func (a *oneArg) Complete(_ *cobra.Command, args []string) error {
+	a.arg = args[0]
+	return nil
+}

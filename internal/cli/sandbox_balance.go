@@ -23,13 +23,7 @@ type sandboxBalanceOptions struct {
 
 func newSandboxBalanceCommand(f *Factory) *cobra.Command {
 	o := &sandboxBalanceOptions{sandboxDirOptions: sandboxDirOptions{IOStreams: f.Streams}}
-	cmd := &cobra.Command{
-		Use:     "balance ewma|round-robin",
-		Short:   sandboxBalanceShort,
-		Example: sandboxBalanceExample,
-		Args:    cobra.ExactArgs(1),
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand("balance ewma|round-robin", sandboxBalanceShort, "", sandboxBalanceExample, cobra.ExactArgs(1), o)
 	addSandboxDirFlag(cmd, &o.dir)
 	return cmd
 }

@@ -39,13 +39,7 @@ func (o *sandboxDirOptions) Validate() error { return nil }
 
 // newSandboxDirCommand builds a sandbox command without arguments that takes --dir.
 func newSandboxDirCommand(use, short, example string, o commandOptions, dir *string) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     use,
-		Short:   short,
-		Example: example,
-		Args:    cobra.NoArgs,
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand(use, short, "", example, cobra.NoArgs, o)
 	addSandboxDirFlag(cmd, dir)
 	return cmd
 }

@@ -26,14 +26,7 @@ type sandboxReportOptions struct {
 
 func newSandboxReportCommand(f *Factory) *cobra.Command {
 	o := &sandboxReportOptions{IOStreams: f.Streams}
-	return &cobra.Command{
-		Use:     "report DIR",
-		Short:   sandboxReportShort,
-		Long:    sandboxReportLong,
-		Example: sandboxReportExample,
-		Args:    cobra.ExactArgs(1),
-		RunE:    runOptions(o),
-	}
+	return newCommand("report DIR", sandboxReportShort, sandboxReportLong, sandboxReportExample, cobra.ExactArgs(1), o)
 }
 
 func (o *sandboxReportOptions) Complete(_ *cobra.Command, args []string) error {

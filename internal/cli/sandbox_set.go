@@ -42,14 +42,7 @@ type sandboxSetOptions struct {
 
 func newSandboxSetCommand(f *Factory) *cobra.Command {
 	o := &sandboxSetOptions{sandboxDirOptions: sandboxDirOptions{IOStreams: f.Streams}, replica: -1}
-	cmd := &cobra.Command{
-		Use:     "set TARGET [--failure-rate PERCENT] [--delay DURATION] [--replica N]",
-		Short:   sandboxSetShort,
-		Long:    sandboxSetLong,
-		Example: sandboxSetExample,
-		Args:    cobra.ExactArgs(1),
-		RunE:    runOptions(o),
-	}
+	cmd := newCommand("set TARGET [--failure-rate PERCENT] [--delay DURATION] [--replica N]", sandboxSetShort, sandboxSetLong, sandboxSetExample, cobra.ExactArgs(1), o)
 	addSandboxDirFlag(cmd, &o.dir)
 	cmd.Flags().IntVar(&o.replica, "replica", -1, "only this replica index, from 0 (-1: all replicas)")
 	cmd.Flags().Float64Var(&o.failure, "failure-rate", 0, "percentage of requests that fail: HTTP 500 from web, gRPC INTERNAL from emoji and voting")
