@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
 	"github.com/trafficctl/trafficctl/pkg/load"
 	"github.com/trafficctl/trafficctl/pkg/report"
-	"golang.org/x/term"
 )
 
 // progressFunc returns a callback printing a one-line progress on w when w is a terminal and
