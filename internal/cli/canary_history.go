@@ -36,7 +36,7 @@ func (o *canaryHistoryOptions) Run(ctx context.Context) error {
 		return verr
 	}
 	if o.output != outputText {
-		if err := printStructured(o.Out, o.output, entries); err != nil {
+		if err := printObject(o.Out, o.output, entries); err != nil {
 			return err
 		}
 	} else if err := printHistory(o.Out, entries); err != nil {

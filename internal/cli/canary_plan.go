@@ -62,7 +62,7 @@ func (o *canaryPlanOptions) Run(context.Context) error {
 	d := canary.DefaultPlanOptions
 	p := canary.MakePlan(o.canary, canary.PlanOptions{RPS: o.rps, ErrorRate: o.errorRate / 100, StableErrorRate: o.stable / 100, Runs: d.Runs})
 	if o.output != outputText {
-		return printStructured(o.Out, o.output, p)
+		return printObject(o.Out, o.output, p)
 	}
 	return p.Print(o.Out)
 }

@@ -32,7 +32,7 @@ func (o *canaryStatusOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.output != outputText {
-		return printStructured(o.Out, o.output, rec.State)
+		return printObject(o.Out, o.output, rec.State)
 	}
 	return printStatus(o.Out, rec)
 }

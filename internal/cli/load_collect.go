@@ -57,9 +57,9 @@ func (o *loadCollectOptions) Run(ctx context.Context) error {
 	}
 	out := o.Out
 	title := fmt.Sprintf("trafficctl load collect %s/%s (%d attackers)", c.Namespace, name, res.Replicas)
-	switch o.format {
+	switch formatKind(o.format) {
 	case outputJSON:
-		err = printStructured(out, outputJSON, res)
+		err = printObject(out, o.format, res)
 	case outputHTML:
 		p := load.AttackPage(title, res.Report)
 		p.Tables = append(p.Tables, load.ThresholdTable(res.Thresholds))

@@ -133,9 +133,9 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 // print writes the comparison in the chosen format.
 func (o *loadCompareOptions) print(cmp *load.Comparison, tables []report.Table) error {
 	out := o.Out
-	switch o.flags.format {
+	switch formatKind(o.flags.format) {
 	case outputJSON:
-		return printStructured(out, outputJSON, cmp)
+		return printObject(out, o.flags.format, cmp)
 	case outputHTML:
 		return report.WriteHTML(out, report.Page{
 			Title:  fmt.Sprintf("trafficctl load compare %s vs %s", o.target, o.baseline),

@@ -41,21 +41,23 @@ func progressFunc(w io.Writer, total time.Duration) (func(load.Progress), func()
 // addFormatFlag registers -o/--format: the report format (--output names a results file).
 func addFormatFlag(cmd *cobra.Command, target *string) {
 	allowed := []string{outputText, outputJSON, outputHTML}
-	cmd.Flags().StringVarP(target, "format", "o", outputText, fmt.Sprintf("report format: one of %v", allowed))
+	cmd.Flags().StringVarP(target, "format", "o", outputText, outputFlagHelp("report format", allowed))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(allowed, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func validateFormat(format string) error {
-	if err := validateOutput(format, outputText, outputJSON, outputHTML); err != nil {
+	if err := validateOutput(format, outputText, outputJSON, outputHTML); err != nil && formatKind(format) != outputJSON {
 		return usageErrorf("invalid value %q for -o/--format: use one of %v", format, []string{outputText, outputJSON, outputHTML})
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
 
 func writeReport(w io.Writer, format, title string, rep *load.Report) error {
-	switch format {
+	switch formatKind(format) {
 	case outputJSON:
-		return printStructured(w, outputJSON, rep)
+		return printObject(w, format, rep)
 	case outputHTML:
 		return report.WriteHTML(w, load.AttackPage(title, rep))
 	default:
@@ -75,9 +77,9 @@ func writeCapacity(w io.Writer, format, url string, res *load.CapacityResult) er
 	} else {
 		verdict += "; the generator kept its schedule"
 	}
-	switch format {
+	switch formatKind(format) {
 	case outputJSON:
-		return printStructured(w, outputJSON, res)
+		return printObject(w, format, res)
 	case outputHTML:
 		return report.WriteHTML(w, report.Page{
 			Title:  "trafficctl load capacity " + url,

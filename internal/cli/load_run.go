@@ -122,9 +122,9 @@ func (o *loadRunOptions) Run(ctx context.Context) error {
 	}
 	title := "trafficctl load run " + o.path
 	var werr error
-	switch o.format {
+	switch formatKind(o.format) {
 	case outputJSON:
-		werr = printStructured(o.Out, outputJSON, res)
+		werr = printObject(o.Out, o.format, res)
 	case outputHTML:
 		werr = report.WriteHTML(o.Out, load.ScenarioPage(title, res))
 	default:

@@ -96,9 +96,9 @@ func (o *loadSweepOptions) Run(ctx context.Context) error {
 	}
 	title := fmt.Sprintf("trafficctl load sweep %s by %s", o.ts.URL(0), what)
 	table := load.ProbeTable("Sweep by "+what, probes, false)
-	switch o.flags.format {
+	switch formatKind(o.flags.format) {
 	case outputJSON:
-		err = printStructured(o.Out, outputJSON, map[string]any{"by": what, "probes": probes})
+		err = printObject(o.Out, o.flags.format, map[string]any{"by": what, "probes": probes})
 	case outputHTML:
 		err = report.WriteHTML(o.Out, report.Page{Title: title, Tables: []report.Table{table}, Charts: []report.Chart{
 			load.LatencyChart("Latency vs "+what, xlabel, probes, x),

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
@@ -366,23 +367,21 @@ func (o *profileOptions) objects(ctx context.Context, plan *profiles.Plan) ([]ma
 // printObjects prints manifests as a YAML stream (documents separated by ---) or, in JSON,
 // as one object or a v1 List, so that either pipes into kubectl apply -f -.
 func printObjects(w io.Writer, format string, objs []map[string]any) error {
-	if format == outputJSON {
-		if len(objs) == 1 {
-			return printStructured(w, format, objs[0])
-		}
-		return printStructured(w, format, map[string]any{"apiVersion": "v1", "kind": "List", "items": objs})
-	}
-	for i, obj := range objs {
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
+	if format == outputYAML {
+		// One YAMLPrinter separates the documents it prints with ---.
+		p := &printers.YAMLPrinter{}
+		for _, obj := range objs {
+			if err := p.PrintObj(&unstructured.Unstructured{Object: obj}, w); err != nil {
 				return err
 			}
 		}
-		if err := printStructured(w, format, obj); err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
+	obj := map[string]any{"apiVersion": "v1", "kind": "List", "items": objs}
+	if len(objs) == 1 {
+		obj = objs[0]
+	}
+	return printObject(w, format, &unstructured.Unstructured{Object: obj})
 }
 
 // inputError maps problems with the user's files to exit 2 and leaves other errors alone.

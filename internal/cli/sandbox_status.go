@@ -40,7 +40,7 @@ func (o *sandboxStatusOptions) Run(ctx context.Context) error {
 	}
 	healthy, line := sandbox.Summary(ss)
 	if o.output != outputText {
-		if err := printStructured(o.Out, o.output, ss); err != nil {
+		if err := printObject(o.Out, o.output, ss); err != nil {
 			return err
 		}
 	} else if err := o.print(ss, line); err != nil {

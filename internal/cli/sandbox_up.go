@@ -61,7 +61,7 @@ func (o *sandboxUpOptions) Run(ctx context.Context) error {
 		return sandboxErr(err)
 	}
 	if o.output != outputText {
-		return printStructured(o.Out, o.output, st)
+		return printObject(o.Out, o.output, st)
 	}
 	fmt.Fprintf(o.Out, `Sandbox running (state in %s):
   API server  %s

@@ -80,7 +80,7 @@ func printWarnings(w io.Writer, res *split.Result) {
 // printResult prints each change on one line and a summary, or the result as YAML/JSON.
 func printResult(w io.Writer, output string, res *split.Result, what, target string) error {
 	if output != outputText {
-		return printStructured(w, output, res)
+		return printObject(w, output, res)
 	}
 	for _, c := range res.Changes {
 		fmt.Fprintln(w, c.String())

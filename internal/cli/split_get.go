@@ -49,7 +49,7 @@ func (o *splitGetOptions) Run(ctx context.Context) error {
 		return splitError(err)
 	}
 	if o.output != outputText {
-		return printStructured(o.Out, o.output, s)
+		return printObject(o.Out, o.output, s)
 	}
 	return split.PrintTable(o.Out, s)
 }

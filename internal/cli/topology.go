@@ -86,9 +86,9 @@ func (o *topologyOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("%w (is Prometheus at %s? port-forward linkerd-viz's or pass --prometheus)", err, o.prometheus)
 	}
 	out := o.Out
-	switch o.output {
+	switch formatKind(o.output) {
 	case outputJSON:
-		return printStructured(out, outputJSON, g)
+		return printObject(out, o.output, g)
 	case "dot":
 		return topology.WriteDot(out, g)
 	case "svg":

@@ -87,7 +87,7 @@ func (o *verifyOptions) Run(ctx context.Context) error {
 	}
 	out := o.Out
 	if o.output != outputText {
-		if err := printStructured(out, o.output, r); err != nil {
+		if err := printObject(out, o.output, r); err != nil {
 			return err
 		}
 	} else {

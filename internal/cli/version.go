@@ -37,7 +37,7 @@ func (o *versionOptions) Validate() error {
 func (o *versionOptions) Run(context.Context) error {
 	info := version.Get()
 	if o.output != outputText {
-		return printStructured(o.Out, o.output, info)
+		return printObject(o.Out, o.output, info)
 	}
 	_, err := fmt.Fprintf(o.Out, "trafficctl %s (commit %s, built %s, %s)\n",
 		info.Version, orUnknown(info.GitCommit), orUnknown(info.BuildDate), info.GoVersion)
