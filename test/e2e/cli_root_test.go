@@ -1,22 +1,12 @@
-package cli
+package e2e_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"github.com/trafficctl/trafficctl/internal/cli"
 )
-
-// runCLI runs trafficctl with args and returns the exit code, stdout and stderr.
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
-	return code, out.String(), errOut.String()
-}
 
 func TestExitCodesAndErrors(t *testing.T) {
 	tests := []struct {
@@ -26,17 +16,17 @@ func TestExitCodesAndErrors(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"unknown flag", []string{"--bogus"}, ExitUsage, "", "error: unknown flag: --bogus\nRun 'trafficctl --help' for usage.\n"},
-		{"unknown command", []string{"frobnicate"}, ExitUsage, "", "error: unknown command \"frobnicate\" for \"trafficctl\"\nRun 'trafficctl --help' for usage.\n"},
-		{"extra argument", []string{"version", "extra"}, ExitUsage, "", "Run 'trafficctl version --help' for usage."},
-		{"bad output format", []string{"version", "-o", "xml"}, ExitUsage, "", "invalid value \"xml\" for -o/--output"},
-		{"bad completion shell", []string{"completion", "tcsh"}, ExitUsage, "", "invalid argument \"tcsh\""},
-		{"help documents exit codes", []string{"--help"}, ExitOK, "Exit status:", ""},
-		{"subcommand help documents exit codes", []string{"version", "--help"}, ExitOK, "3  the check ran and failed", ""},
-		{"version text", []string{"version"}, ExitOK, "trafficctl dev", ""},
-		{"completion bash", []string{"completion", "bash"}, ExitOK, "__start_trafficctl", ""},
-		{"completion zsh", []string{"completion", "zsh"}, ExitOK, "#compdef trafficctl", ""},
-		{"completion fish", []string{"completion", "fish"}, ExitOK, "complete -c trafficctl", ""},
+		{"unknown flag", []string{"--bogus"}, cli.ExitUsage, "", "error: unknown flag: --bogus\nRun 'trafficctl --help' for usage.\n"},
+		{"unknown command", []string{"frobnicate"}, cli.ExitUsage, "", "error: unknown command \"frobnicate\" for \"trafficctl\"\nRun 'trafficctl --help' for usage.\n"},
+		{"extra argument", []string{"version", "extra"}, cli.ExitUsage, "", "Run 'trafficctl version --help' for usage."},
+		{"bad output format", []string{"version", "-o", "xml"}, cli.ExitUsage, "", "invalid value \"xml\" for -o/--output"},
+		{"bad completion shell", []string{"completion", "tcsh"}, cli.ExitUsage, "", "invalid argument \"tcsh\""},
+		{"help documents exit codes", []string{"--help"}, cli.ExitOK, "Exit status:", ""},
+		{"subcommand help documents exit codes", []string{"version", "--help"}, cli.ExitOK, "3  the check ran and failed", ""},
+		{"version text", []string{"version"}, cli.ExitOK, "trafficctl dev", ""},
+		{"completion bash", []string{"completion", "bash"}, cli.ExitOK, "__start_trafficctl", ""},
+		{"completion zsh", []string{"completion", "zsh"}, cli.ExitOK, "#compdef trafficctl", ""},
+		{"completion fish", []string{"completion", "fish"}, cli.ExitOK, "complete -c trafficctl", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +43,7 @@ func TestExitCodesAndErrors(t *testing.T) {
 			if !strings.Contains(stderr, tt.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
 			}
-			if tt.wantCode == ExitUsage && (strings.Count(stderr, "\n") != 2 || stdout != "") {
+			if tt.wantCode == cli.ExitUsage && (strings.Count(stderr, "\n") != 2 || stdout != "") {
 				t.Errorf("usage error should be one error line plus a hint on stderr and nothing on stdout; got stdout %q stderr %q", stdout, stderr)
 			}
 		})
@@ -62,7 +52,7 @@ func TestExitCodesAndErrors(t *testing.T) {
 
 func TestVersionJSON(t *testing.T) {
 	code, stdout, _ := runCLI(t, "version", "-o", "json")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit code = %d", code)
 	}
 	var v struct {
