@@ -8,14 +8,17 @@ import (
 	"github.com/trafficctl/trafficctl/internal/cli"
 )
 
+func TestGlobalKubectlFlags(t *testing.T) {
+	_, stdout, _ := runCLI(t, "--help")
+	for _, flag := range []string{"--kubeconfig", "--context", "-n, --namespace", "--server", "--request-timeout"} {
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("root help lacks %s", flag)
+		}
+	}
+}
+
 func TestExitCodesAndErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		args       []string
-		wantCode   int
-		wantStdout string
-		wantStderr string
-	}{
+	tests := []cliCase{
 		{"unknown flag", []string{"--bogus"}, cli.ExitUsage, "", "error: unknown flag: --bogus\nRun 'trafficctl --help' for usage.\n"},
 		{"unknown command", []string{"frobnicate"}, cli.ExitUsage, "", "error: unknown command \"frobnicate\" for \"trafficctl\"\nRun 'trafficctl --help' for usage.\n"},
 		{"extra argument", []string{"version", "extra"}, cli.ExitUsage, "", "Run 'trafficctl version --help' for usage."},
@@ -64,14 +67,5 @@ func TestVersionJSON(t *testing.T) {
 	}
 	if v.Version == "" || !strings.HasPrefix(v.GoVersion, "go") {
 		t.Errorf("version -o json = %+v, want version and goVersion", v)
-	}
-}
-
-func TestGlobalKubectlFlags(t *testing.T) {
-	_, stdout, _ := runCLI(t, "--help")
-	for _, flag := range []string{"--kubeconfig", "--context", "-n, --namespace", "--server", "--request-timeout"} {
-		if !strings.Contains(stdout, flag) {
-			t.Errorf("root help lacks %s", flag)
-		}
 	}
 }

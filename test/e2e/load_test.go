@@ -245,10 +245,6 @@ func TestLoadCompareMaxRate(t *testing.T) {
 	args := []string{"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "80/s", "--rounds", "1",
 		"--duration", "500ms", "--pause", "0s", "--slo-p99", "100ms", "--max-rate", "160/s", "--precision", "0.5"}
 
-	code, stdout, stderr := runCLI(t, append(args, "-o", "json")...)
-	if code != cli.ExitOK {
-		t.Fatalf("json: exit %d, stderr %s", code, stderr)
-	}
 	type search struct {
 		MaxRate      float64 `json:"max_rate"`
 		FirstFailing float64 `json:"first_failing_rate"`
@@ -269,6 +265,10 @@ func TestLoadCompareMaxRate(t *testing.T) {
 			BaselineSearch search  `json:"baseline_search"`
 			TargetSearch   search  `json:"target_search"`
 		} `json:"max_rate"`
+	}
+	code, stdout, stderr := runCLI(t, append(args, "-o", "json")...)
+	if code != cli.ExitOK {
+		t.Fatalf("json: exit %d, stderr %s", code, stderr)
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
@@ -562,16 +562,7 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		{"unreachable", []string{"load", "attack", "grpc://127.0.0.1:1/grpc.health.v1.Health/Check", "--proto", proto, "--duration", "1s"}, cli.ExitError, "is unreachable"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tt.args...)
-			out := stdout
-			if tt.wantCode != cli.ExitOK {
-				out = stderr
-			}
-			if code != tt.wantCode || !strings.Contains(out, tt.want) {
-				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectCLI(t, tt.args, tt.wantCode, tt.want) })
 	}
 
 	scenario := func(extra string) string {
@@ -593,16 +584,7 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		{"--proto without the method", []string{"load", "run", scenario(""), "--proto", other}, cli.ExitUsage,
 			"target 1: bad target: check: method /grpc.health.v1.Health/Check is not in " + other + ": services found: other.Other (Ping)"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tt.args...)
-			out := stdout
-			if tt.wantCode != cli.ExitOK {
-				out = stderr
-			}
-			if code != tt.wantCode || !strings.Contains(out, tt.want) {
-				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectCLI(t, tt.args, tt.wantCode, tt.want) })
 	}
 }
 

@@ -193,12 +193,7 @@ func TestProfileMergeApply(t *testing.T) {
 // names the route object to delete.
 func TestProfileMergeAfterSplit(t *testing.T) {
 	env := testenv.Require(t)
-	ns := splitNamespace(t, env)
-	k := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
-	run := func(args ...string) (int, string, string) {
-		t.Helper()
-		return runCLI(t, append(args, k...)...)
-	}
+	run, ns := clusterCLI(t, env)
 	dir := t.TempDir()
 	old := dir + "/old.yaml"
 	if err := os.WriteFile(old, []byte("openapi: 3.0.3\ninfo: {title: web, version: \"1\"}\nx-linkerd-timeout: 5s\npaths:\n  /api/list: {get: {responses: {\"200\": {description: ok}}}}\n  /api/old: {get: {responses: {\"200\": {description: ok}}}}\n"), 0o644); err != nil {

@@ -11,13 +11,7 @@ import (
 // of up, status and down live in internal/sandbox).
 func TestSandboxBadInput(t *testing.T) {
 	dir := t.TempDir()
-	tests := []struct {
-		name       string
-		args       []string
-		wantCode   int
-		wantStdout string
-		wantStderr string
-	}{
+	tests := []cliCase{
 		{"bad balance", []string{"sandbox", "up", "--dir", dir, "--balance", "random"}, cli.ExitUsage, "", "--balance: unknown balancing \"random\": use ewma or round-robin"},
 		{"bad replicas", []string{"sandbox", "up", "--dir", dir, "--replicas", "0"}, cli.ExitUsage, "", "--replicas 0: use 1 to 10"},
 		{"missing prometheus", []string{"sandbox", "up", "--dir", dir, "--prometheus-bin", dir + "/none"}, cli.ExitUsage, "", "install Prometheus (apt-get install prometheus) or pass its path"},

@@ -41,14 +41,20 @@ func splitNamespace(t *testing.T, env *testenv.Env) string {
 	return ns
 }
 
-func TestSplitCommands(t *testing.T) {
-	env := testenv.Require(t)
-	ns := splitNamespace(t, env)
+// clusterCLI returns runCLI against the test API server, in a new namespace with the
+// Services of splitNamespace, and that namespace.
+func clusterCLI(t *testing.T, env *testenv.Env) (run func(args ...string) (int, string, string), ns string) {
+	ns = splitNamespace(t, env)
 	k := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
-	run := func(args ...string) (int, string, string) {
+	return func(args ...string) (int, string, string) {
 		t.Helper()
 		return runCLI(t, append(args, k...)...)
-	}
+	}, ns
+}
+
+func TestSplitCommands(t *testing.T) {
+	env := testenv.Require(t)
+	run, ns := clusterCLI(t, env)
 
 	code, _, errOut := run("split", "get", "web-svc")
 	if code != cli.ExitError || !strings.Contains(errOut, "not split yet") || !strings.Contains(errOut, "trafficctl split set web-svc") {
