@@ -69,3 +69,23 @@ func TestVersionJSON(t *testing.T) {
 		t.Errorf("version -o json = %+v, want version and goVersion", v)
 	}
 }
+
+// -o jsonpath=TEMPLATE works wherever -o json does, with kubectl's syntax; a template that does
+// not parse is bad input.
+func TestJSONPathOutput(t *testing.T) {
+	const plan = "../../pkg/canary/testdata/web.yaml"
+	for _, tc := range []cliCase{
+		{"version", []string{"version", "-o", "jsonpath={.version}"}, cli.ExitOK, "dev", ""},
+		{"canary plan", []string{"canary", "plan", plan, "-o", "jsonpath={.steps[*].weight}"}, cli.ExitOK, "5 10 25 50 100", ""},
+		{"profile", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/specs/emojivoto-web.yaml", "-o", "jsonpath={.spec.routes[0].name}"}, cli.ExitOK, "GET /api/leaderboard", ""},
+		{"bad template", []string{"version", "-o", "jsonpath={.version"}, cli.ExitUsage, "", "error: invalid -o jsonpath={.version: unclosed action"},
+		{"load report format", []string{"load", "merge", "-o", "jsonpath={.x", plan}, cli.ExitUsage, "", "error: invalid -o jsonpath={.x: unclosed action"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != tc.wantCode || stdout != tc.wantStdout || !strings.Contains(stderr, tc.wantStderr) {
+				t.Errorf("exit %d (want %d)\nstdout %q (want %q)\nstderr %q", code, tc.wantCode, stdout, tc.wantStdout, stderr)
+			}
+		})
+	}
+}
