@@ -45,13 +45,13 @@ func addFormatFlag(cmd *cobra.Command, target *string) {
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(allowed, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// validateFormat checks -o/--format; a jsonpath template's own error names the template.
 func validateFormat(format string) error {
-	if err := validateOutput(format, outputText, outputJSON, outputHTML); err != nil && formatKind(format) != outputJSON {
+	err := validateOutput(format, outputText, outputJSON, outputHTML)
+	if err != nil && formatKind(format) != outputJSON {
 		return usageErrorf("invalid value %q for -o/--format: use one of %v", format, []string{outputText, outputJSON, outputHTML})
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 func writeReport(w io.Writer, format, title string, rep *load.Report) error {

@@ -20,6 +20,15 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
+var (
+	rootShort = "Per-route policy, traffic splits, canaries and load tests for Linkerd"
+	rootLong  = `trafficctl manages traffic for microservices on Kubernetes with the Linkerd service mesh.
+
+It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --context and
+-n/--namespace work on every command that touches the cluster.
+`
+)
+
 // Factory gives commands what they share: the IO streams and the kubectl-style connection flags.
 type Factory struct {
 	Streams     genericiooptions.IOStreams
@@ -38,13 +47,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50),
 	}
 	root := &cobra.Command{
-		Use:   "trafficctl",
-		Short: "Per-route policy, traffic splits, canaries and load tests for Linkerd",
-		Long: `trafficctl manages traffic for microservices on Kubernetes with the Linkerd service mesh.
-
-It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --context and
--n/--namespace work on every command that touches the cluster.
-` + exitCodesHelp,
+		Use:           "trafficctl",
+		Short:         rootShort,
+		Long:          rootLong + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Completion is an explicit subcommand (see `trafficctl completion --help`).
