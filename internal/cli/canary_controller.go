@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
@@ -17,7 +18,19 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
+var (
+	canaryControllerShort = "Run the canary engine for every Canary spec ConfigMap, with leader election"
+	canaryControllerLong  = `Watch ConfigMaps labelled trafficctl.dev/canary-spec=true (the Canary spec under the key
+canary.yaml) in the namespace, or in every namespace with -A, and run each rollout with the same
+engine as 'canary run'. With leader election (default) only one replica acts; when it dies the
+next leader resumes every unfinished rollout from its state in the cluster.`
+	canaryControllerExample = `  kubectl -n emojivoto create configmap web-canary --from-file=canary.yaml=web-canary.yaml
+  kubectl -n emojivoto label configmap web-canary trafficctl.dev/canary-spec=true
+  trafficctl canary controller -A --metrics-addr :9102`
+)
+
 type canaryControllerOptions struct {
+	genericiooptions.IOStreams
 	f              *Factory
 	allNamespaces  bool
 	leaderElect    bool
@@ -28,33 +41,27 @@ type canaryControllerOptions struct {
 }
 
 func newCanaryControllerCommand(f *Factory) *cobra.Command {
-	o := &canaryControllerOptions{f: f, leaderElect: true, leaseName: "trafficctl-canary-controller", resync: 5 * time.Second}
-	cmd := &cobra.Command{
-		Use:   "controller",
-		Short: "Run the canary engine for every Canary spec ConfigMap, with leader election",
-		Long: `Watch ConfigMaps labelled trafficctl.dev/canary-spec=true (the Canary spec under the key
-canary.yaml) in the namespace, or in every namespace with -A, and run each rollout with the same
-engine as 'canary run'. With leader election (default) only one replica acts; when it dies the
-next leader resumes every unfinished rollout from its state in the cluster.`,
-		Example: `  kubectl -n emojivoto create configmap web-canary --from-file=canary.yaml=web-canary.yaml
-  kubectl -n emojivoto label configmap web-canary trafficctl.dev/canary-spec=true
-  trafficctl canary controller -A --metrics-addr :9102`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
-	}
+	o := &canaryControllerOptions{IOStreams: f.Streams, f: f, leaderElect: true, leaseName: "trafficctl-canary-controller", resync: 5 * time.Second}
+	cmd := newCommand("controller", canaryControllerShort, canaryControllerLong, canaryControllerExample, cobra.NoArgs, o)
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "watch Canary specs in every namespace")
 	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "elect a leader with a Lease so that only one replica acts")
 	cmd.Flags().StringVar(&o.leaseName, "lease-name", o.leaseName, "name of the leader election Lease")
 	cmd.Flags().StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else -n)")
-	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve trafficctl_canary_weight/phase on this address (/metrics)")
+	addMetricsAddrFlag(cmd, &o.metricsAddr)
 	cmd.Flags().DurationVar(&o.resync, "resync", o.resync, "how often Canary specs are listed")
 	return cmd
 }
 
-func (o *canaryControllerOptions) Run(ctx context.Context) error {
+func (o *canaryControllerOptions) Complete(*cobra.Command, []string) error { return nil }
+
+func (o *canaryControllerOptions) Validate() error {
 	if o.resync < time.Second {
 		return usageErrorf("--resync must be at least 1s")
 	}
+	return nil
+}
+
+func (o *canaryControllerOptions) Run(ctx context.Context) error {
 	cl, err := o.f.Clients()
 	if err != nil {
 		return err
@@ -65,21 +72,19 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	identity := host + "-" + rand.String(5)
-	ctl := &canary.Controller{Kube: cl.Kube, Namespace: ns, Out: o.f.Streams.Out, Resync: o.resync,
+	ctl := &canary.Controller{Kube: cl.Kube, Namespace: ns, Out: o.Out, Resync: o.resync,
 		Actor: whoAmI(ctx, cl, "canary controller "+identity),
 		NewRouter: func(ctx context.Context, kind, ns, apex string) (split.Router, error) {
 			return newCanaryRouter(ctx, cl, kind, ns, apex)
 		},
 		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
 	}
-	if o.metricsAddr != "" {
-		g, stop, err := serveGauges(o.metricsAddr)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		ctl.Gauges = g
+	g, stop, err := serveGauges(o.metricsAddr)
+	if err != nil {
+		return err
 	}
+	defer stop()
+	ctl.Gauges = g
 	if !o.leaderElect {
 		return ctl.Run(ctx)
 	}
@@ -101,10 +106,10 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
-				fmt.Fprintf(o.f.Streams.Out, "%s leading (lease %s/%s)\n", identity, leaseNS, o.leaseName)
+				fmt.Fprintf(o.Out, "%s leading (lease %s/%s)\n", identity, leaseNS, o.leaseName)
 				runErr = ctl.Run(ctx)
 			},
-			OnStoppedLeading: func() { fmt.Fprintf(o.f.Streams.Out, "%s stopped leading\n", identity) },
+			OnStoppedLeading: func() { fmt.Fprintf(o.Out, "%s stopped leading\n", identity) },
 		},
 	})
 	return runErr

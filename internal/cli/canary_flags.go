@@ -20,9 +20,14 @@ type canarySpecFlags struct {
 	interval, scrape, deadline                     time.Duration
 	minSuccess, maxP99, maxP99Ratio                float64
 	onNoData, onBackendDown                        string
+
+	// fs and args are the command's flags and arguments, taken by complete.
+	fs   *pflag.FlagSet
+	args []string
 }
 
-func (s *canarySpecFlags) add(fs *pflag.FlagSet) {
+func (s *canarySpecFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.StringVar(&s.name, "name", "", "rollout name (default: the apex's name)")
 	fs.StringVar(&s.apex, "apex", "", "apex Service that clients call")
 	fs.StringVar(&s.stable, "stable", "", "stable version as SERVICE[:DEPLOYMENT] (the Deployment defaults to the Service's name)")
@@ -43,9 +48,19 @@ func (s *canarySpecFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&s.onBackendDown, "on-backend-down", string(canary.DefaultOnBackendDown), "hold or rollback when Prometheus is down")
 }
 
-// build returns the spec from the FILE in args (if any) with the changed flags applied.
-func (s *canarySpecFlags) build(cmd *cobra.Command, args []string) (*canary.Canary, error) {
-	fs := cmd.Flags()
+// complete takes the command's flags and its FILE argument (if any) for build.
+func (s *canarySpecFlags) complete(cmd *cobra.Command, args []string) {
+	s.fs, s.args = cmd.Flags(), args
+}
+
+// given reports whether a FILE or any flag was given.
+func (s *canarySpecFlags) given() bool {
+	return len(s.args) == 1 || s.fs.NFlag() > 0
+}
+
+// build returns the spec from the FILE (if any) with the changed flags applied.
+func (s *canarySpecFlags) build() (*canary.Canary, error) {
+	fs, args := s.fs, s.args
 	c := &canary.Canary{APIVersion: canary.APIVersion, Kind: canary.Kind}
 	if len(args) == 1 {
 		var err error

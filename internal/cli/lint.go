@@ -1,25 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/lint"
 )
 
-type lintOptions struct {
-	f     *Factory
-	files []string
-}
-
-func newLintCommand(f *Factory) *cobra.Command {
-	o := &lintOptions{f: f}
-	return &cobra.Command{
-		Use:   "lint FILE...",
-		Short: "Check ServiceProfiles, HTTPRoutes and GRPCRoutes before Linkerd sees them",
-		Long: `Check ServiceProfiles, HTTPRoutes and GRPCRoutes (YAML or JSON, several documents per file,
+var (
+	lintShort = "Check ServiceProfiles, HTTPRoutes and GRPCRoutes before Linkerd sees them"
+	lintLong  = `Check ServiceProfiles, HTTPRoutes and GRPCRoutes (YAML or JSON, several documents per file,
 - for stdin) for what Linkerd rejects or silently ignores:
 
   - the rules of Linkerd's admission webhook: route names and conditions, durations, status
@@ -30,21 +24,32 @@ func newLintCommand(f *Factory) *cobra.Command {
     (Linkerd answers 404 to the rest), HTTPRoute regexes that match the same request;
   - Linkerd's retry and timeout annotations, regex gRPC method matches.
 
-Findings are printed one per line as FILE: OBJECT: ROUTE: PROBLEM; any finding exits 3.`,
-		Example: `  trafficctl lint profile.yaml
-  trafficctl profile web --openapi web.yaml --emit httproute | trafficctl lint -`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.files = args
-			return o.Run(cmd)
-		},
-	}
+Findings are printed one per line as FILE: OBJECT: ROUTE: PROBLEM; any finding exits 3.`
+	lintExample = `  trafficctl lint profile.yaml
+  trafficctl profile web --openapi web.yaml --emit httproute | trafficctl lint -`
+)
+
+type lintOptions struct {
+	genericiooptions.IOStreams
+	files []string
 }
 
-func (o *lintOptions) Run(cmd *cobra.Command) error {
+func newLintCommand(f *Factory) *cobra.Command {
+	o := &lintOptions{IOStreams: f.Streams}
+	return newCommand("lint FILE...", lintShort, lintLong, lintExample, cobra.MinimumNArgs(1), o)
+}
+
+func (o *lintOptions) Complete(_ *cobra.Command, args []string) error {
+	o.files = args
+	return nil
+}
+
+func (o *lintOptions) Validate() error { return nil }
+
+func (o *lintOptions) Run(ctx context.Context) error {
 	var l lint.Linter
 	for _, file := range o.files {
-		data, err := profiles.ReadSource(cmd.Context(), file, o.f.Streams.In, nil)
+		data, err := profiles.ReadSource(ctx, file, o.In, nil)
 		if err != nil {
 			return inputError(err)
 		}
@@ -54,13 +59,13 @@ func (o *lintOptions) Run(cmd *cobra.Command) error {
 	}
 	findings := l.Lint()
 	for _, f := range findings {
-		fmt.Fprintln(o.f.Streams.Out, f.String())
+		fmt.Fprintln(o.Out, f.String())
 	}
 	if len(findings) > 0 {
 		return withExitCode(ExitCheckFailed, fmt.Errorf("%d finding(s) in %d object(s)", len(findings), l.Objects()))
 	}
 	if l.Objects() == 0 {
-		fmt.Fprintln(o.f.Streams.ErrOut, "warning: no ServiceProfile, HTTPRoute or GRPCRoute found")
+		fmt.Fprintln(o.ErrOut, "warning: no ServiceProfile, HTTPRoute or GRPCRoute found")
 	}
 	return nil
 }

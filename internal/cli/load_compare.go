@@ -8,13 +8,30 @@ import (
 
 	"github.com/spf13/cobra"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
 	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
+var (
+	loadCompareShort = "Measure the cost of a path against a baseline at equal load (the mesh tax)"
+	loadCompareLong  = `Attack a baseline URL and a target URL at the same rate in alternating rounds (B T, T B, ...)
+so that drift of the machine falls on both alike, merge each side's rounds, and report
+Δp50, Δp99 and Δmax (target minus baseline).
+
+With --slo-p99 it then runs the capacity search of 'trafficctl load capacity' on each side
+(from a quarter of --rate, doubling up to --max-rate, then bisecting to --precision) and
+reports the highest rate each sustains under the SLO (corrected p99 and --min-success) and
+Δ max rate, target minus baseline: what the path costs in capacity, not only in latency.
+A side that meets the SLO at no rate counts as 0/s. Each probe lasts --duration.`
+	loadCompareExample = `  trafficctl load compare --baseline http://10.0.0.5:8080/ --target http://web.emojivoto:8080/ --rate 1000/s
+  trafficctl load compare --baseline URL1 --target URL2 --rate 500/s --rounds 6 --duration 10s --slo-p99 50ms -o json
+  trafficctl load compare --baseline URL1 --target URL2 --rate 400/s --slo-p99 100ms --max-rate 5000/s --duration 3s`
+)
+
 type loadCompareOptions struct {
-	f          *Factory
+	genericiooptions.IOStreams
 	flags      probeFlags
 	baseline   string
 	target     string
@@ -31,31 +48,9 @@ type loadCompareOptions struct {
 }
 
 func newLoadCompareCommand(f *Factory) *cobra.Command {
-	o := &loadCompareOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "compare --baseline URL --target URL",
-		Short: "Measure the cost of a path against a baseline at equal load (the mesh tax)",
-		Long: `Attack a baseline URL and a target URL at the same rate in alternating rounds (B T, T B, ...)
-so that drift of the machine falls on both alike, merge each side's rounds, and report
-Δp50, Δp99 and Δmax (target minus baseline).
-
-With --slo-p99 it then runs the capacity search of 'trafficctl load capacity' on each side
-(from a quarter of --rate, doubling up to --max-rate, then bisecting to --precision) and
-reports the highest rate each sustains under the SLO (corrected p99 and --min-success) and
-Δ max rate, target minus baseline: what the path costs in capacity, not only in latency.
-A side that meets the SLO at no rate counts as 0/s. Each probe lasts --duration.`,
-		Example: `  trafficctl load compare --baseline http://10.0.0.5:8080/ --target http://web.emojivoto:8080/ --rate 1000/s
-  trafficctl load compare --baseline URL1 --target URL2 --rate 500/s --rounds 6 --duration 10s --slo-p99 50ms -o json
-  trafficctl load compare --baseline URL1 --target URL2 --rate 400/s --slo-p99 100ms --max-rate 5000/s --duration 3s`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
-	}
-	o.flags.add(cmd, 5*time.Second, true)
+	o := &loadCompareOptions{IOStreams: f.Streams}
+	cmd := newCommand("compare --baseline URL --target URL", loadCompareShort, loadCompareLong, loadCompareExample, cobra.NoArgs, o)
+	o.flags.add(cmd, true)
 	cmd.Flags().StringVar(&o.baseline, "baseline", "", "URL of the baseline path (required)")
 	cmd.Flags().StringVar(&o.target, "target", "", "URL of the path to compare (required)")
 	cmd.Flags().StringVar(&o.rate, "rate", "100/s", "rate of every round")
@@ -67,10 +62,11 @@ A side that meets the SLO at no rate counts as 0/s. Each probe lasts --duration.
 	return cmd
 }
 
-func (o *loadCompareOptions) Complete() error {
-	if err := o.flags.complete(); err != nil {
-		return err
-	}
+func (o *loadCompareOptions) Complete(*cobra.Command, []string) error {
+	return o.flags.complete()
+}
+
+func (o *loadCompareOptions) Validate() error {
 	if o.baseline == "" || o.target == "" {
 		return usageErrorf("both --baseline and --target are required")
 	}
@@ -87,11 +83,8 @@ func (o *loadCompareOptions) Complete() error {
 	if o.sloP99 < 0 {
 		return usageErrorf("invalid --slo-p99 %s: must be positive, or 0 to skip the max-rate comparison", o.sloP99)
 	}
-	if o.minSuccess < 0 || o.minSuccess > 100 {
-		return usageErrorf("invalid --min-success %g: a percentage between 0 and 100", o.minSuccess)
-	}
-	if o.precision <= 0 || o.precision >= 1 {
-		return usageErrorf("invalid --precision %g: between 0 and 1, e.g. 0.02", o.precision)
+	if err := validateSLOFlags(o.minSuccess, o.precision); err != nil {
+		return err
 	}
 	maxRate, err := load.ParseRate(o.maxRate)
 	if err != nil {
@@ -139,10 +132,10 @@ func (o *loadCompareOptions) Run(ctx context.Context) error {
 
 // print writes the comparison in the chosen format.
 func (o *loadCompareOptions) print(cmp *load.Comparison, tables []report.Table) error {
-	out := o.f.Streams.Out
-	switch o.flags.format {
+	out := o.Out
+	switch formatKind(o.flags.format) {
 	case outputJSON:
-		return printStructured(out, outputJSON, cmp)
+		return printObject(out, o.flags.format, cmp)
 	case outputHTML:
 		return report.WriteHTML(out, report.Page{
 			Title:  fmt.Sprintf("trafficctl load compare %s vs %s", o.target, o.baseline),
@@ -158,9 +151,4 @@ func (o *loadCompareOptions) print(cmp *load.Comparison, tables []report.Table) 
 		}
 		return nil
 	}
-}
-
-func titled(c report.Chart, title string) report.Chart {
-	c.Title = title
-	return c
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,15 +10,29 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
-	"github.com/trafficctl/trafficctl/pkg/report"
+)
+
+var (
+	loadJobShort = "Render (or apply) a Kubernetes Job of N attacker pods running a scenario"
+	loadJobLong  = `Render a ConfigMap holding the scenario and an Indexed Job of N attacker pods (the mesh's
+"testing pod": meshed when its namespace is injected), each running the whole scenario, so
+the total load is N times the scenario's rates. Each pod prints its JSON report, histograms
+included, to its log; 'trafficctl load collect JOB' merges them and checks the thresholds.
+
+Without --apply the objects are printed as YAML, for kubectl or GitOps.`
+	loadJobExample = `  trafficctl load job scenario.yaml --replicas 4 -n emojivoto > loadtest.yaml
+  trafficctl load job scenario.yaml --replicas 4 -n emojivoto --apply
+  trafficctl load collect loadtest-scenario -n emojivoto`
 )
 
 type loadJobOptions struct {
+	genericiooptions.IOStreams
 	f        *Factory
 	name     string
 	image    string
@@ -30,30 +43,12 @@ type loadJobOptions struct {
 	path     string
 	scenario *load.Scenario
 	data     []byte
+	dry      kube.DryRun
 }
 
 func newLoadJobCommand(f *Factory) *cobra.Command {
-	o := &loadJobOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "job SCENARIO.yaml --replicas N",
-		Short: "Render (or apply) a Kubernetes Job of N attacker pods running a scenario",
-		Long: `Render a ConfigMap holding the scenario and an Indexed Job of N attacker pods (the mesh's
-"testing pod": meshed when its namespace is injected), each running the whole scenario, so
-the total load is N times the scenario's rates. Each pod prints its JSON report, histograms
-included, to its log; 'trafficctl load collect JOB' merges them and checks the thresholds.
-
-Without --apply the objects are printed as YAML, for kubectl or GitOps.`,
-		Example: `  trafficctl load job scenario.yaml --replicas 4 -n emojivoto > loadtest.yaml
-  trafficctl load job scenario.yaml --replicas 4 -n emojivoto --apply
-  trafficctl load collect loadtest-scenario -n emojivoto`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
-	}
+	o := &loadJobOptions{IOStreams: f.Streams, f: f}
+	cmd := newCommand("job SCENARIO.yaml --replicas N", loadJobShort, loadJobLong, loadJobExample, cobra.ExactArgs(1), o)
 	cmd.Flags().StringVar(&o.name, "name", "", "name of the Job and ConfigMap (default: loadtest-<scenario file name>)")
 	cmd.Flags().StringVar(&o.image, "image", loadjob.DefaultImage, "attacker image (built from deploy/trafficctl)")
 	cmd.Flags().Int32Var(&o.replicas, "replicas", 1, "number of attacker pods")
@@ -62,7 +57,8 @@ Without --apply the objects are printed as YAML, for kubectl or GitOps.`,
 	return cmd
 }
 
-func (o *loadJobOptions) Complete(args []string) error {
+// Complete reads and parses the scenario file.
+func (o *loadJobOptions) Complete(_ *cobra.Command, args []string) error {
 	o.path = args[0]
 	var err error
 	if o.data, err = os.ReadFile(o.path); err != nil {
@@ -71,6 +67,10 @@ func (o *loadJobOptions) Complete(args []string) error {
 	if o.scenario, err = load.ParseScenario(o.data, filepath.Dir(o.path)); err != nil {
 		return usageErrorf("%s: %w", o.path, err)
 	}
+	return nil
+}
+
+func (o *loadJobOptions) Validate() error {
 	for _, t := range o.scenario.Targets {
 		if t.BodyFile != "" {
 			return usageErrorf("%s: target %q reads bodyFile %s, which the attacker pods do not have: inline it as body", o.path, t.Name, t.BodyFile)
@@ -101,6 +101,11 @@ func (o *loadJobOptions) Complete(args []string) error {
 	if !o.apply && o.dryRun != "none" {
 		return usageErrorf("--dry-run applies to --apply only (without --apply nothing is sent)")
 	}
+	dry, err := kube.ParseDryRun(o.dryRun)
+	if err != nil || dry == kube.DryRunClient {
+		return usageErrorf("invalid --dry-run %q: use none or server (leave out --apply to only print)", o.dryRun)
+	}
+	o.dry = dry
 	return nil
 }
 
@@ -119,10 +124,7 @@ func (o *loadJobOptions) namespace() (string, *kube.Clients, error) {
 }
 
 func (o *loadJobOptions) Run(ctx context.Context) error {
-	dry, err := kube.ParseDryRun(o.dryRun)
-	if err != nil || dry == kube.DryRunClient {
-		return usageErrorf("invalid --dry-run %q: use none or server (leave out --apply to only print)", o.dryRun)
-	}
+	dry := o.dry
 	ns, c, err := o.namespace()
 	if err != nil {
 		return err
@@ -134,7 +136,7 @@ func (o *loadJobOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
-	out := o.f.Streams.Out
+	out := o.Out
 	if !o.apply {
 		for i, obj := range objs {
 			b, err := yaml.Marshal(obj.Object)
@@ -165,69 +167,4 @@ func (o *loadJobOptions) Run(ctx context.Context) error {
 
 func describeShort(obj *unstructured.Unstructured) string {
 	return strings.ToLower(obj.GetKind()) + "/" + obj.GetName()
-}
-
-type loadCollectOptions struct {
-	f      *Factory
-	format string
-	logs   func(c *kube.Clients) loadjob.LogReader
-}
-
-func newLoadCollectCommand(f *Factory) *cobra.Command {
-	o := &loadCollectOptions{f: f, logs: func(c *kube.Clients) loadjob.LogReader { return loadjob.PodLogs(c.Kube) }}
-	cmd := &cobra.Command{
-		Use:   "collect JOB",
-		Short: "Merge the reports of a finished load job's attackers and check its thresholds",
-		Long: `Read the JSON report each attacker pod of a load job printed to its log (through the API
-server), merge them (histograms merged, not averaged) and check the scenario's thresholds:
-exit 3 when one is breached, 4 while the job is still running.`,
-		Example: `  trafficctl load collect loadtest-scenario -n emojivoto
-  trafficctl load collect loadtest-scenario -n emojivoto -o html > report.html`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validateFormat(o.format); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), args[0])
-		},
-	}
-	addFormatFlag(cmd, &o.format)
-	return cmd
-}
-
-func (o *loadCollectOptions) Run(ctx context.Context, name string) error {
-	c, err := o.f.Clients()
-	if err != nil {
-		return err
-	}
-	res, err := loadjob.Collect(ctx, c.Kube, o.logs(c), c.Namespace, name)
-	switch {
-	case errors.Is(err, loadjob.ErrNotFinished):
-		return withExitCode(ExitUndecided, err)
-	case err != nil:
-		return err
-	}
-	out := o.f.Streams.Out
-	title := fmt.Sprintf("trafficctl load collect %s/%s (%d attackers)", c.Namespace, name, res.Replicas)
-	switch o.format {
-	case outputJSON:
-		err = printStructured(out, outputJSON, res)
-	case outputHTML:
-		p := load.AttackPage(title, res.Report)
-		p.Tables = append(p.Tables, load.ThresholdTable(res.Thresholds))
-		err = report.WriteHTML(out, p)
-	default:
-		fmt.Fprintf(out, "%d attackers merged\n", res.Replicas)
-		err = load.WriteText(out, res.Report)
-		if err == nil && len(res.Thresholds) > 0 {
-			err = load.WriteTable(out, load.ThresholdTable(res.Thresholds))
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if !res.Passed {
-		return withExitCode(ExitCheckFailed, fmt.Errorf("SLO breached on the merged results of job %s/%s", c.Namespace, name))
-	}
-	return nil
 }

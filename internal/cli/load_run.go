@@ -9,28 +9,15 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/pkg/load"
 	"github.com/trafficctl/trafficctl/pkg/report"
 )
 
-type loadRunOptions struct {
-	f            *Factory
-	flags        attackFlags
-	format       string
-	connections  int
-	failOnBreach bool
-
-	path     string
-	scenario *load.Scenario
-}
-
-func newLoadRunCommand(f *Factory) *cobra.Command {
-	o := &loadRunOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "run SCENARIO.yaml",
-		Short: "Run a scenario: weighted targets, stages, per-stage and per-target results, SLO thresholds",
-		Long: `Run a load scenario described in YAML: weighted targets, a profile of stages (constant, ramp,
+var (
+	loadRunShort = "Run a scenario: weighted targets, stages, per-stage and per-target results, SLO thresholds"
+	loadRunLong  = `Run a load scenario described in YAML: weighted targets, a profile of stages (constant, ramp,
 step, sine) run back to back, and SLO thresholds checked on the latencies corrected for
 coordinated omission. A breached threshold exits 3, so the command can gate a CI pipeline.
 
@@ -57,21 +44,26 @@ on the command line replace them):
   targets:
     - {name: list-all, url: grpc://127.0.0.1:8080/emojivoto.v1.EmojiService/ListAll, body: "{}"}
   protos: [Emoji.proto]  # optional, as --proto
-  importPaths: [proto]   # optional, as -I`,
-		Example: `  trafficctl load run scenario.yaml
+  importPaths: [proto]   # optional, as -I`
+	loadRunExample = `  trafficctl load run scenario.yaml
   trafficctl load run scenario.yaml -o json > result.json
-  trafficctl load run scenario.yaml -o html > report.html`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := validateFormat(o.format); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
-	}
+  trafficctl load run scenario.yaml -o html > report.html`
+)
+
+type loadRunOptions struct {
+	genericiooptions.IOStreams
+	flags        attackFlags
+	format       string
+	connections  int
+	failOnBreach bool
+
+	path     string
+	scenario *load.Scenario
+}
+
+func newLoadRunCommand(f *Factory) *cobra.Command {
+	o := &loadRunOptions{IOStreams: f.Streams}
+	cmd := newCommand("run SCENARIO.yaml", loadRunShort, loadRunLong, loadRunExample, cobra.ExactArgs(1), o)
 	o.flags.add(cmd.Flags())
 	addFormatFlag(cmd, &o.format)
 	cmd.Flags().BoolVar(&o.failOnBreach, "fail-on-breach", true, "exit 3 when a threshold is breached (load job replicas report and leave the verdict to 'load collect')")
@@ -105,6 +97,10 @@ func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+func (o *loadRunOptions) Validate() error {
+	return validateFormat(o.format)
+}
+
 func (o *loadRunOptions) Run(ctx context.Context) error {
 	ts, err := o.scenario.TargetSet()
 	if err != nil {
@@ -117,7 +113,7 @@ func (o *loadRunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%s: %w", o.path, err)
 	}
-	progress, endProgress := progressFunc(o.f.Streams.ErrOut, pacer.Duration())
+	progress, endProgress := progressFunc(o.ErrOut, pacer.Duration())
 	res, err := load.RunScenario(ctx, o.flags.attacker(o.connections), o.scenario, load.RunOptions{Name: o.scenario.Name, Progress: progress})
 	endProgress()
 	interrupted := errors.Is(err, context.Canceled)
@@ -126,16 +122,16 @@ func (o *loadRunOptions) Run(ctx context.Context) error {
 	}
 	title := "trafficctl load run " + o.path
 	var werr error
-	switch o.format {
+	switch formatKind(o.format) {
 	case outputJSON:
-		werr = printStructured(o.f.Streams.Out, outputJSON, res)
+		werr = printObject(o.Out, o.format, res)
 	case outputHTML:
-		werr = report.WriteHTML(o.f.Streams.Out, load.ScenarioPage(title, res))
+		werr = report.WriteHTML(o.Out, load.ScenarioPage(title, res))
 	default:
-		werr = load.WriteText(o.f.Streams.Out, res.Total)
+		werr = load.WriteText(o.Out, res.Total)
 		for _, t := range load.ScenarioTables(res) {
 			if werr == nil {
-				werr = load.WriteTable(o.f.Streams.Out, t)
+				werr = load.WriteTable(o.Out, t)
 			}
 		}
 	}

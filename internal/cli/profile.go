@@ -11,51 +11,17 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/merge"
 )
 
-// profileGCPercent is the GC target while generating (the Go default is 100).
-const profileGCPercent = 40
-
-// What `trafficctl profile --emit` produces.
-const (
-	emitServiceProfile = "serviceprofile"
-	emitHTTPRoute      = "httproute"
-)
-
-type profileOptions struct {
-	f *Factory
-
-	service       string
-	namespace     string
-	openapi       string
-	protos        []string
-	protoPaths    []string
-	clusterDomain string
-	emit          string
-	output        string
-	retries       string
-	timeout       string
-	retryBudget   string
-	merge         string
-	template      bool
-	apply         bool
-	force         bool
-	dryRun        string
-
-	opts profiles.Options
-	dry  kube.DryRun
-}
-
-func newProfileCommand(f *Factory) *cobra.Command {
-	o := &profileOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "profile SERVICE (--openapi FILE|URL|- | --proto FILE... [-I DIR]...)",
-		Short: "Generate per-route Linkerd policy (ServiceProfile or HTTPRoutes) from an API contract",
-		Long: `Generate per-route Linkerd policy from an API contract.
+var (
+	profileShort = "Generate per-route Linkerd policy (ServiceProfile or HTTPRoutes) from an API contract"
+	profileLong  = `Generate per-route Linkerd policy from an API contract.
 
 Reads Swagger 2.0 and OpenAPI 3.0/3.1 documents (JSON or YAML, from a file, a URL or - for
 stdin), or protobuf files. Every operation becomes a route named "METHOD /full/path/template"
@@ -81,8 +47,8 @@ namespaces are left out; generated objects are regenerated keeping your
 labels, annotations, parentRefs, hostnames, your own rules and matches (headers, query
 parameters, other path types) and the backendRefs/filters of their rules. Every change is listed
 on stderr; "conflict:" lines name what you edited that the contract overrode. Objects the
-contract no longer needs are left out: delete them from the cluster as the change says.`,
-		Example: `  # ServiceProfile for the web Service, ready for server-side apply
+contract no longer needs are left out: delete them from the cluster as the change says.`
+	profileExample = `  # ServiceProfile for the web Service, ready for server-side apply
   trafficctl profile web -n emojivoto --openapi web.yaml | kubectl apply --server-side -f -
 
   # GET, PUT, DELETE ... retryable unless the contract says otherwise, 2s default timeout
@@ -100,18 +66,46 @@ contract no longer needs are left out: delete them from the cluster as the chang
 
   # GRPCRoutes for two proto files whose imports live under proto/
   trafficctl profile emoji-svc -n emojivoto --proto proto/emoji.proto --proto proto/voting.proto \
-      -I proto --emit httproute`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
-	}
+      -I proto --emit httproute`
+)
+
+// profileGCPercent is the GC target while generating (the Go default is 100).
+const profileGCPercent = 40
+
+// What `trafficctl profile --emit` produces.
+const (
+	emitServiceProfile = "serviceprofile"
+	emitHTTPRoute      = "httproute"
+)
+
+type profileOptions struct {
+	genericiooptions.IOStreams
+	f *Factory
+
+	service       string
+	namespace     string
+	openapi       string
+	protos        []string
+	protoPaths    []string
+	clusterDomain string
+	emit          string
+	output        string
+	retries       string
+	timeout       string
+	retryBudget   string
+	merge         string
+	template      bool
+	apply         bool
+	force         bool
+	dryRun        string
+
+	opts profiles.Options
+	dry  kube.DryRun
+}
+
+func newProfileCommand(f *Factory) *cobra.Command {
+	o := &profileOptions{IOStreams: f.Streams, f: f}
+	cmd := newCommand("profile SERVICE (--openapi FILE|URL|- | --proto FILE... [-I DIR]...)", profileShort, profileLong, profileExample, cobra.ExactArgs(1), o)
 	fl := cmd.Flags()
 	fl.StringVar(&o.openapi, "openapi", "", "OpenAPI/Swagger document: file, http(s) URL, or - for stdin (alias --open-api)")
 	fl.StringArrayVar(&o.protos, "proto", nil, "protobuf file whose services to route (repeatable)")
@@ -139,7 +133,7 @@ contract no longer needs are left out: delete them from the cluster as the chang
 	return cmd
 }
 
-func (o *profileOptions) Complete(args []string) error {
+func (o *profileOptions) Complete(_ *cobra.Command, args []string) error {
 	o.service = args[0]
 	ns, _, err := o.f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil || ns == "" {
@@ -214,22 +208,22 @@ func (o *profileOptions) Validate() error {
 }
 
 func (o *profileOptions) warn(msg string) {
-	fmt.Fprintf(o.f.Streams.ErrOut, "warning: %s\n", msg)
+	fmt.Fprintf(o.ErrOut, "warning: %s\n", msg)
 }
 
-func (o *profileOptions) Run(cmd *cobra.Command) error {
+func (o *profileOptions) Run(ctx context.Context) error {
 	if o.template {
 		if o.apply {
 			return usageErrorf("--template prints a template to edit: it cannot be applied as is")
 		}
-		_, err := fmt.Fprintf(o.f.Streams.Out, profiles.Template, o.opts.ProfileName(), o.namespace)
+		_, err := fmt.Fprintf(o.Out, profiles.Template, o.opts.ProfileName(), o.namespace)
 		return err
 	}
 	// A one-shot generator holds little live data but churns through decoded input: a tighter
 	// GC target keeps the process's peak memory below Linkerd's own generator on large
 	// contracts (the Kubernetes API) for a few milliseconds of CPU.
 	defer debug.SetGCPercent(debug.SetGCPercent(profileGCPercent))
-	api, err := o.readAPI(cmd.Context())
+	api, err := o.readAPI(ctx)
 	if err != nil {
 		return inputError(err)
 	}
@@ -243,14 +237,14 @@ func (o *profileOptions) Run(cmd *cobra.Command) error {
 			o.warn(ov.String())
 		}
 	}
-	objs, err := o.objects(cmd.Context(), plan)
+	objs, err := o.objects(ctx, plan)
 	if err != nil {
 		return err
 	}
 	if o.apply {
-		return o.applyObjects(cmd.Context(), objs)
+		return o.applyObjects(ctx, objs)
 	}
-	return printObjects(o.f.Streams.Out, o.output, objs)
+	return printObjects(o.Out, o.output, objs)
 }
 
 // applyObjects server-side applies the manifests and reports each like kubectl does.
@@ -269,14 +263,14 @@ func (o *profileOptions) applyObjects(ctx context.Context, objs []map[string]any
 			return err
 		}
 		gvk := u.GroupVersionKind()
-		fmt.Fprintf(o.f.Streams.Out, "%s.%s/%s serverside-applied%s\n", strings.ToLower(gvk.Kind), gvk.Group, u.GetName(), suffix)
+		fmt.Fprintf(o.Out, "%s.%s/%s serverside-applied%s\n", strings.ToLower(gvk.Kind), gvk.Group, u.GetName(), suffix)
 	}
 	return nil
 }
 
 // mergeInto updates the existing profile in --merge with the generated one.
 func (o *profileOptions) mergeInto(ctx context.Context, generated *profiles.ServiceProfile) (*profiles.ServiceProfile, error) {
-	data, err := profiles.ReadSource(ctx, o.merge, o.f.Streams.In, nil)
+	data, err := profiles.ReadSource(ctx, o.merge, o.In, nil)
 	if err != nil {
 		return nil, inputError(err)
 	}
@@ -286,14 +280,14 @@ func (o *profileOptions) mergeInto(ctx context.Context, generated *profiles.Serv
 	}
 	merged, changes := merge.ServiceProfile(existing, generated)
 	for _, c := range changes {
-		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
+		fmt.Fprintf(o.ErrOut, "merge: %s\n", c)
 	}
 	return merged, nil
 }
 
 // mergeRoutes updates the existing route objects in --merge with the generated ones.
 func (o *profileOptions) mergeRoutes(ctx context.Context, ro *profiles.RouteObjects) ([]map[string]any, error) {
-	data, err := profiles.ReadSource(ctx, o.merge, o.f.Streams.In, nil)
+	data, err := profiles.ReadSource(ctx, o.merge, o.In, nil)
 	if err != nil {
 		return nil, inputError(err)
 	}
@@ -306,12 +300,12 @@ func (o *profileOptions) mergeRoutes(ctx context.Context, ro *profiles.RouteObje
 		return nil, usageErrorf("merge %s: %v", o.merge, err)
 	}
 	for _, c := range merged.Changes {
-		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %s\n", c)
+		fmt.Fprintf(o.ErrOut, "merge: %s\n", c)
 	}
 	if o.apply && merged.Yours > 0 {
 		// Printed, the user's objects keep a file whole; applied, they would make trafficctl
 		// a co-owner of fields it never wrote.
-		fmt.Fprintf(o.f.Streams.ErrOut, "merge: %d hand-written route object(s) not applied: they are yours\n", merged.Yours)
+		fmt.Fprintf(o.ErrOut, "merge: %d hand-written route object(s) not applied: they are yours\n", merged.Yours)
 		return merged.Objects[merged.Yours:], nil
 	}
 	return merged.Objects, nil
@@ -322,7 +316,7 @@ func (o *profileOptions) readAPI(ctx context.Context) (*profiles.API, error) {
 	if len(o.protos) > 0 {
 		return profiles.ParseProto(ctx, o.protos, profiles.ProtoOptions{ImportPaths: o.protoPaths})
 	}
-	data, err := profiles.ReadSource(ctx, o.openapi, o.f.Streams.In, nil)
+	data, err := profiles.ReadSource(ctx, o.openapi, o.In, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -374,23 +368,21 @@ func (o *profileOptions) objects(ctx context.Context, plan *profiles.Plan) ([]ma
 // printObjects prints manifests as a YAML stream (documents separated by ---) or, in JSON,
 // as one object or a v1 List, so that either pipes into kubectl apply -f -.
 func printObjects(w io.Writer, format string, objs []map[string]any) error {
-	if format == outputJSON {
-		if len(objs) == 1 {
-			return printStructured(w, format, objs[0])
-		}
-		return printStructured(w, format, map[string]any{"apiVersion": "v1", "kind": "List", "items": objs})
-	}
-	for i, obj := range objs {
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
+	if format == outputYAML {
+		// One YAMLPrinter separates the documents it prints with ---.
+		p := &printers.YAMLPrinter{}
+		for _, obj := range objs {
+			if err := p.PrintObj(&unstructured.Unstructured{Object: obj}, w); err != nil {
 				return err
 			}
 		}
-		if err := printStructured(w, format, obj); err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
+	obj := map[string]any{"apiVersion": "v1", "kind": "List", "items": objs}
+	if len(objs) == 1 {
+		obj = objs[0]
+	}
+	return printObject(w, format, &unstructured.Unstructured{Object: obj})
 }
 
 // inputError maps problems with the user's files to exit 2 and leaves other errors alone.

@@ -1,6 +1,7 @@
 // Package cli is trafficctl's command-line layer: thin cobra commands over the pkg/ domain
-// packages. Every command follows kubectl's pattern: an options struct with Complete, Validate
-// and Run, IO streams injected, errors returned (only main exits).
+// packages. Every command follows kubectl's pattern: an options struct embedding the IO streams,
+// with Complete(cmd, args), Validate() and Run(ctx), wired through runOptions; one file per
+// subcommand, its help text in variables at the top; errors returned (only main exits).
 package cli
 
 import (
@@ -17,6 +18,15 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
+)
+
+var (
+	rootShort = "Per-route policy, traffic splits, canaries and load tests for Linkerd"
+	rootLong  = `trafficctl manages traffic for microservices on Kubernetes with the Linkerd service mesh.
+
+It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --context and
+-n/--namespace work on every command that touches the cluster.
+`
 )
 
 // Factory gives commands what they share: the IO streams and the kubectl-style connection flags.
@@ -37,13 +47,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50),
 	}
 	root := &cobra.Command{
-		Use:   "trafficctl",
-		Short: "Per-route policy, traffic splits, canaries and load tests for Linkerd",
-		Long: `trafficctl manages traffic for microservices on Kubernetes with the Linkerd service mesh.
-
-It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --context and
--n/--namespace work on every command that touches the cluster.
-` + exitCodesHelp,
+		Use:           "trafficctl",
+		Short:         rootShort,
+		Long:          rootLong + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Completion is an explicit subcommand (see `trafficctl completion --help`).
@@ -127,18 +133,20 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }
 
-// commandOptions is the kubectl life cycle of a command's options: take the arguments, check
-// everything before touching anything, then act.
+// commandOptions is the kubectl life cycle of a command's options: take the arguments and the
+// flags as given (Complete), check everything before touching anything (Validate), then act
+// (Run). Every command's options implement it and are wired through runOptions.
 type commandOptions interface {
-	Complete(args []string) error
+	Complete(cmd *cobra.Command, args []string) error
 	Validate() error
 	Run(ctx context.Context) error
 }
 
-// runOptions is the RunE of a command whose options follow that life cycle.
+// runOptions is the RunE of every command: Complete, Validate, then Run, stopping at the first
+// error, so that bad input (exit 2) is reported before anything is changed.
 func runOptions(o commandOptions) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := o.Complete(args); err != nil {
+		if err := o.Complete(cmd, args); err != nil {
 			return err
 		}
 		if err := o.Validate(); err != nil {
@@ -146,4 +154,25 @@ func runOptions(o commandOptions) func(*cobra.Command, []string) error {
 		}
 		return o.Run(cmd.Context())
 	}
+}
+
+// newCommand builds a command whose options o follow the life cycle: its help (from the
+// package-level variables at the top of its file), its argument check, and runOptions(o).
+func newCommand(use, short, long, example string, args cobra.PositionalArgs, o commandOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    args,
+		RunE:    runOptions(o),
+	}
+}
+
+// oneArg is embedded by the options of a command that takes one argument: Complete keeps it.
+type oneArg struct{ arg string }
+
+func (a *oneArg) Complete(_ *cobra.Command, args []string) error {
+	a.arg = args[0]
+	return nil
 }

@@ -11,14 +11,32 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/pkg/topology"
+)
+
+var (
+	topologyShort = "Show the service graph of a namespace from the Linkerd proxies' metrics"
+	topologyLong  = `Show which workloads talk to which, from the Linkerd proxies' metrics in Prometheus.
+
+Each edge is the traffic one client workload sent to one server workload in the window, as the
+client's proxy saw it: requests per second, success rate, p50/p99 latency, whether it was mutually
+authenticated (mTLS), and its share of the traffic to the same authority (during a canary, the
+split between versions). The slowest and least healthy edges and every plaintext edge are
+highlighted.
+
+Prometheus is linkerd-viz's: kubectl -n linkerd-viz port-forward svc/prometheus 9090`
+	topologyExample = `  trafficctl topology -n emojivoto
+  trafficctl topology -n emojivoto --since 10m -o html > topology.html
+  trafficctl topology -n emojivoto -o dot | dot -Tpng > topology.png`
 )
 
 // defaultPrometheusURL suits `kubectl -n linkerd-viz port-forward svc/prometheus 9090`.
 const defaultPrometheusURL = "http://127.0.0.1:9090"
 
 type topologyOptions struct {
+	genericiooptions.IOStreams
 	f          *Factory
 	prometheus string
 	since      time.Duration
@@ -27,40 +45,15 @@ type topologyOptions struct {
 }
 
 func newTopologyCommand(f *Factory) *cobra.Command {
-	o := &topologyOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "topology",
-		Short: "Show the service graph of a namespace from the Linkerd proxies' metrics",
-		Long: `Show which workloads talk to which, from the Linkerd proxies' metrics in Prometheus.
-
-Each edge is the traffic one client workload sent to one server workload in the window, as the
-client's proxy saw it: requests per second, success rate, p50/p99 latency, whether it was mutually
-authenticated (mTLS), and its share of the traffic to the same authority (during a canary, the
-split between versions). The slowest and least healthy edges and every plaintext edge are
-highlighted.
-
-Prometheus is linkerd-viz's: kubectl -n linkerd-viz port-forward svc/prometheus 9090`,
-		Example: `  trafficctl topology -n emojivoto
-  trafficctl topology -n emojivoto --since 10m -o html > topology.html
-  trafficctl topology -n emojivoto -o dot | dot -Tpng > topology.png`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
-	}
+	o := &topologyOptions{IOStreams: f.Streams, f: f}
+	cmd := newCommand("topology", topologyShort, topologyLong, topologyExample, cobra.NoArgs, o)
 	cmd.Flags().StringVar(&o.prometheus, "prometheus", defaultPrometheusURL, "Prometheus URL (linkerd-viz's, port-forwarded)")
 	cmd.Flags().DurationVar(&o.since, "since", topology.DefaultWindow, "how far back to look at traffic")
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, "dot", "svg", "html")
 	return cmd
 }
 
-func (o *topologyOptions) Complete() error {
+func (o *topologyOptions) Complete(*cobra.Command, []string) error {
 	if o.f.ConfigFlags.Namespace != nil {
 		o.namespace = *o.f.ConfigFlags.Namespace
 	}
@@ -92,10 +85,10 @@ func (o *topologyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (is Prometheus at %s? port-forward linkerd-viz's or pass --prometheus)", err, o.prometheus)
 	}
-	out := o.f.Streams.Out
-	switch o.output {
+	out := o.Out
+	switch formatKind(o.output) {
 	case outputJSON:
-		return printStructured(out, outputJSON, g)
+		return printObject(out, o.output, g)
 	case "dot":
 		return topology.WriteDot(out, g)
 	case "svg":

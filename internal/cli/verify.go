@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"time"
@@ -9,23 +10,14 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/trafficctl/trafficctl/pkg/verify"
 )
 
-type verifyOptions struct {
-	f          *Factory
-	prometheus string
-	window     time.Duration
-	output     string
-}
-
-func newVerifyCommand(f *Factory) *cobra.Command {
-	o := &verifyOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Check that a namespace is meshed, authorized and mutually authenticated",
-		Long: `Check a live namespace against what the mesh promises:
+var (
+	verifyShort = "Check that a namespace is meshed, authorized and mutually authenticated"
+	verifyLong  = `Check a live namespace against what the mesh promises:
 
   unmeshed                 every pod runs a linkerd-proxy
   uncovered-port           every Service port is covered by a Server...
@@ -35,23 +27,30 @@ func newVerifyCommand(f *Factory) *cobra.Command {
   plaintext-edge           every edge to or from the namespace is mTLS (with --prometheus:
                            the proxies' response_total{direction="outbound",tls="true"})
 
-Findings print one per line as "check: object: what to do"; any finding exits 3.`,
-		Example: `  # after: kubectl -n linkerd-viz port-forward svc/prometheus 9090
+Findings print one per line as "check: object: what to do"; any finding exits 3.`
+	verifyExample = `  # after: kubectl -n linkerd-viz port-forward svc/prometheus 9090
   trafficctl verify -n emojivoto --prometheus http://127.0.0.1:9090
-  trafficctl verify -n emojivoto -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
-	}
+  trafficctl verify -n emojivoto -o json`
+)
+
+type verifyOptions struct {
+	genericiooptions.IOStreams
+	f          *Factory
+	prometheus string
+	window     time.Duration
+	output     string
+}
+
+func newVerifyCommand(f *Factory) *cobra.Command {
+	o := &verifyOptions{IOStreams: f.Streams, f: f}
+	cmd := newCommand("verify", verifyShort, verifyLong, verifyExample, cobra.NoArgs, o)
 	cmd.Flags().StringVar(&o.prometheus, "prometheus", "", "Prometheus URL for the mTLS-edge check (linkerd-viz's, e.g. port-forwarded); without it that check is skipped")
 	cmd.Flags().DurationVar(&o.window, "window", verify.DefaultWindow, "how far back the mTLS-edge check looks for traffic")
 	addOutputFlag(cmd, &o.output, outputText, outputText, outputJSON, outputYAML)
 	return cmd
 }
+
+func (o *verifyOptions) Complete(*cobra.Command, []string) error { return nil }
 
 func (o *verifyOptions) Validate() error {
 	if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
@@ -69,7 +68,7 @@ func (o *verifyOptions) Validate() error {
 	return nil
 }
 
-func (o *verifyOptions) Run(cmd *cobra.Command) error {
+func (o *verifyOptions) Run(ctx context.Context) error {
 	c, err := o.f.Clients()
 	if err != nil {
 		return err
@@ -82,13 +81,13 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		}
 		opts.Prometheus = promv1.NewAPI(client)
 	}
-	r, err := verify.Run(cmd.Context(), c, opts)
+	r, err := verify.Run(ctx, c, opts)
 	if err != nil {
 		return fmt.Errorf("verify namespace %s: %w", c.Namespace, err)
 	}
-	out := o.f.Streams.Out
+	out := o.Out
 	if o.output != outputText {
-		if err := printStructured(out, o.output, r); err != nil {
+		if err := printObject(out, o.output, r); err != nil {
 			return err
 		}
 	} else {
@@ -104,9 +103,9 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	}
 	switch {
 	case !r.TLSChecked:
-		fmt.Fprintln(o.f.Streams.ErrOut, "warning: mTLS of edges not checked: pass --prometheus URL (kubectl -n linkerd-viz port-forward svc/prometheus 9090)")
+		fmt.Fprintln(o.ErrOut, "warning: mTLS of edges not checked: pass --prometheus URL (kubectl -n linkerd-viz port-forward svc/prometheus 9090)")
 	case r.Edges == 0:
-		fmt.Fprintf(o.f.Streams.ErrOut, "warning: no traffic to or from %s in the last %s, so no edge's mTLS is proven: send some traffic or widen --window\n", r.Namespace, model.Duration(o.window))
+		fmt.Fprintf(o.ErrOut, "warning: no traffic to or from %s in the last %s, so no edge's mTLS is proven: send some traffic or widen --window\n", r.Namespace, model.Duration(o.window))
 	}
 	if len(r.Findings) > 0 {
 		return withExitCode(ExitCheckFailed, fmt.Errorf("namespace %s: %d findings", r.Namespace, len(r.Findings)))

@@ -31,3 +31,27 @@ func runCLIWith(ctx context.Context, stdin io.Reader, args ...string) (int, stri
 func runCLIStreams(ctx context.Context, streams genericiooptions.IOStreams, args ...string) int {
 	return cli.Run(ctx, streams, args)
 }
+
+// cliCase is a row of a table of CLI runs: the arguments, the exit code, and text that stdout
+// and stderr must contain.
+type cliCase struct {
+	name       string
+	args       []string
+	wantCode   int
+	wantStdout string
+	wantStderr string
+}
+
+// expectCLI runs trafficctl with args and checks the exit code and that want is in stdout, or
+// in stderr when the exit code is not 0.
+func expectCLI(t *testing.T, args []string, wantCode int, want string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, args...)
+	out := stdout
+	if wantCode != cli.ExitOK {
+		out = stderr
+	}
+	if code != wantCode || !strings.Contains(out, want) {
+		t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, wantCode, want, stdout, stderr)
+	}
+}

@@ -1,7 +1,6 @@
-package cli
+package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 )
 
@@ -40,48 +39,48 @@ func TestProfileCommand(t *testing.T) {
 		wantStdout []string
 		wantStderr []string
 	}{
-		{"serviceprofile yaml", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml"}, ExitOK,
+		{"serviceprofile yaml", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml"}, cli.ExitOK,
 			[]string{"kind: ServiceProfile", "name: web.emojivoto.svc.cluster.local", "name: GET /api/list"}, nil},
-		{"linkerd's --open-api spelling", []string{"profile", "web", "-n", "emojivoto", "--open-api", profileSpecs + "emojivoto-web.yaml", "--cluster-domain", "example.org"}, ExitOK,
+		{"linkerd's --open-api spelling", []string{"profile", "web", "-n", "emojivoto", "--open-api", profileSpecs + "emojivoto-web.yaml", "--cluster-domain", "example.org"}, cli.ExitOK,
 			[]string{"name: web.emojivoto.svc.example.org"}, nil},
-		{"from a URL, as JSON", []string{"profile", "web", "--openapi", srv.URL + "/openapi.yaml", "-o", "json"}, ExitOK,
+		{"from a URL, as JSON", []string{"profile", "web", "--openapi", srv.URL + "/openapi.yaml", "-o", "json"}, cli.ExitOK,
 			[]string{`"kind": "ServiceProfile"`}, nil},
-		{"httproutes", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute"}, ExitOK,
+		{"httproutes", []string{"profile", "web", "-n", "emojivoto", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute"}, cli.ExitOK,
 			[]string{"kind: HTTPRoute", "---", "retry.linkerd.io/http: 5xx", "type: PathPrefix"}, nil},
-		{"overlaps warned on stderr", []string{"profile", "web", "--openapi", profileSpecs + "adversarial.yaml"}, ExitOK,
+		{"overlaps warned on stderr", []string{"profile", "web", "--openapi", profileSpecs + "adversarial.yaml"}, cli.ExitOK,
 			[]string{"kind: ServiceProfile"}, []string{`warning: routes "GET /v1.0/a/b/{yv}" and "GET /v1.0/a/{xv}/c" overlap`}},
-		{"proto", []string{"profile", "emoji-svc", "--proto", "../../pkg/profiles/testdata/proto/legacy/emoji.proto", "-I", "../../pkg/profiles/testdata/proto"}, ExitOK,
+		{"proto", []string{"profile", "emoji-svc", "--proto", "../../pkg/profiles/testdata/proto/legacy/emoji.proto", "-I", "../../pkg/profiles/testdata/proto"}, cli.ExitOK,
 			[]string{"name: /legacy.EmojiService/ListAll"}, nil},
-		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitOK,
+		{"merge", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, cli.ExitOK,
 			[]string{"name: vote-for-doughnut", "authority: web-v2.demo.svc.cluster.local:8080"}, []string{`merge: kept hand-written route "vote-for-doughnut"`}},
-		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-httproutes.yaml"}, ExitOK,
+		{"merge httproutes", []string{"profile", "web", "-n", "demo", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-httproutes.yaml"}, cli.ExitOK,
 			[]string{"name: web-admin", "retry.linkerd.io/limit: \"3\"", "name: x-debug", "port: 8080"},
 			[]string{"merge: conflict: HTTPRoute web-retry-timeout-2s: annotation timeout.linkerd.io/request=5s edited by hand is now 2s", "merge: removed HTTPRoute web-timeout-5s"}},
-		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-grpcroutes.yaml"}, ExitOK,
+		{"merge grpcroutes", []string{"profile", "emoji-svc", "-n", "emojivoto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/emoji.proto", "--proto", "../../pkg/profiles/testdata/proto/emojivoto/v1/voting.proto", "-I", "../../pkg/profiles/testdata/proto", "--timeout", "1s", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-grpcroutes.yaml"}, cli.ExitOK,
 			[]string{"kind: GRPCRoute", "name: x-tenant"}, []string{"merge: removed match /emojivoto.v1.VotingService/VoteGone"}},
-		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, ExitUsage,
+		{"merge routes into a profile file", []string{"profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--emit", "httproute", "--merge", "../../pkg/profiles/merge/testdata/existing-serviceprofile.yaml"}, cli.ExitUsage,
 			nil, []string{"existing-serviceprofile.yaml: no HTTPRoute or GRPCRoute"}},
-		{"merge and contract from stdin", []string{"profile", "web", "--openapi", "-", "--merge", "-"}, ExitUsage, nil, []string{"cannot both read stdin"}},
-		{"template", []string{"profile", "web", "-n", "demo", "--template"}, ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
-		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
-		{"no source", []string{"profile", "web"}, ExitUsage, nil, []string{"pass exactly one of"}},
-		{"two sources", []string{"profile", "web", "--openapi", "a.yaml", "--template"}, ExitUsage, nil, []string{"pass exactly one of"}},
-		{"bad retries", []string{"profile", "web", "--openapi", "a.yaml", "--retries", "always"}, ExitUsage, nil, []string{"--retries"}},
-		{"bad budget", []string{"profile", "web", "--openapi", "a.yaml", "--retry-budget", "lots"}, ExitUsage, nil, []string{"--retry-budget"}},
-		{"bad emit", []string{"profile", "web", "--openapi", "a.yaml", "--emit", "trafficsplit"}, ExitUsage, nil, []string{"--emit"}},
-		{"force-conflicts without apply", []string{"profile", "web", "--openapi", "a.yaml", "--force-conflicts"}, ExitUsage, nil, []string{"--force-conflicts only applies with --apply"}},
-		{"dry-run without apply", []string{"profile", "web", "--openapi", "a.yaml", "--dry-run", "server"}, ExitUsage, nil, []string{"--dry-run only applies with --apply"}},
-		{"missing file", []string{"profile", "web", "--openapi", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
-		{"unreadable URL", []string{"profile", "web", "--openapi", srv.URL + "/missing.yaml"}, ExitUsage, nil, []string{"cannot read URL: server answered 404"}},
-		{"not a spec", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/not-a-spec.yaml"}, ExitUsage, nil, []string{"not an OpenAPI document"}},
-		{"bad timeout extension", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/bad-timeout.yaml"}, ExitUsage, nil, []string{"paths./pets.x-linkerd-timeout"}},
-		{"lint clean", []string{"lint", "../../pkg/profiles/testdata/golden/emojivoto-web.httproute.yaml"}, ExitOK, nil, nil},
-		{"lint findings", []string{"lint", "../../pkg/profiles/lint/testdata/routes.yaml"}, ExitCheckFailed,
+		{"merge and contract from stdin", []string{"profile", "web", "--openapi", "-", "--merge", "-"}, cli.ExitUsage, nil, []string{"cannot both read stdin"}},
+		{"template", []string{"profile", "web", "-n", "demo", "--template"}, cli.ExitOK, []string{"name: web.demo.svc.cluster.local", "retryBudget:"}, nil},
+		{"bad service name", []string{"profile", "Web_1", "--openapi", "a.yaml"}, cli.ExitUsage, nil, []string{`invalid Service name "Web_1"`}},
+		{"no source", []string{"profile", "web"}, cli.ExitUsage, nil, []string{"pass exactly one of"}},
+		{"two sources", []string{"profile", "web", "--openapi", "a.yaml", "--template"}, cli.ExitUsage, nil, []string{"pass exactly one of"}},
+		{"bad retries", []string{"profile", "web", "--openapi", "a.yaml", "--retries", "always"}, cli.ExitUsage, nil, []string{"--retries"}},
+		{"bad budget", []string{"profile", "web", "--openapi", "a.yaml", "--retry-budget", "lots"}, cli.ExitUsage, nil, []string{"--retry-budget"}},
+		{"bad emit", []string{"profile", "web", "--openapi", "a.yaml", "--emit", "trafficsplit"}, cli.ExitUsage, nil, []string{"--emit"}},
+		{"force-conflicts without apply", []string{"profile", "web", "--openapi", "a.yaml", "--force-conflicts"}, cli.ExitUsage, nil, []string{"--force-conflicts only applies with --apply"}},
+		{"dry-run without apply", []string{"profile", "web", "--openapi", "a.yaml", "--dry-run", "server"}, cli.ExitUsage, nil, []string{"--dry-run only applies with --apply"}},
+		{"missing file", []string{"profile", "web", "--openapi", "nope.yaml"}, cli.ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
+		{"unreadable URL", []string{"profile", "web", "--openapi", srv.URL + "/missing.yaml"}, cli.ExitUsage, nil, []string{"cannot read URL: server answered 404"}},
+		{"not a spec", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/not-a-spec.yaml"}, cli.ExitUsage, nil, []string{"not an OpenAPI document"}},
+		{"bad timeout extension", []string{"profile", "web", "--openapi", "../../pkg/profiles/testdata/bad/bad-timeout.yaml"}, cli.ExitUsage, nil, []string{"paths./pets.x-linkerd-timeout"}},
+		{"lint clean", []string{"lint", "../../pkg/profiles/testdata/golden/emojivoto-web.httproute.yaml"}, cli.ExitOK, nil, nil},
+		{"lint findings", []string{"lint", "../../pkg/profiles/lint/testdata/routes.yaml"}, cli.ExitCheckFailed,
 			[]string{"../../pkg/profiles/lint/testdata/routes.yaml: HTTPRoute library/books: rules[0].matches[2]: path regex"}, []string{"error: 11 finding(s) in 3 object(s)"}},
-		{"lint missing file", []string{"lint", "nope.yaml"}, ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
-		{"lint not yaml", []string{"lint", "../../pkg/profiles/lint/testdata/broken.yaml"}, ExitUsage, nil, []string{"not YAML or JSON"}},
-		{"lint no args", []string{"lint"}, ExitUsage, nil, nil},
-		{"bad proto", []string{"profile", "web", "--proto", "../../pkg/profiles/testdata/proto/bad/syntax.proto"}, ExitUsage, nil, []string{"syntax.proto: line 5, column 1"}},
+		{"lint missing file", []string{"lint", "nope.yaml"}, cli.ExitUsage, nil, []string{"error: nope.yaml: no such file"}},
+		{"lint not yaml", []string{"lint", "../../pkg/profiles/lint/testdata/broken.yaml"}, cli.ExitUsage, nil, []string{"not YAML or JSON"}},
+		{"lint no args", []string{"lint"}, cli.ExitUsage, nil, nil},
+		{"bad proto", []string{"profile", "web", "--proto", "../../pkg/profiles/testdata/proto/bad/syntax.proto"}, cli.ExitUsage, nil, []string{"syntax.proto: line 5, column 1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +88,7 @@ func TestProfileCommand(t *testing.T) {
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.wantCode, stderr)
 			}
-			if code != ExitOK && code != ExitCheckFailed && stdout != "" {
+			if code != cli.ExitOK && code != cli.ExitCheckFailed && stdout != "" {
 				t.Errorf("failed with output on stdout: %q", stdout)
 			}
 			for _, w := range tc.wantStdout {
@@ -113,7 +112,7 @@ func TestProfileApply(t *testing.T) {
 	ns := env.Namespace(t)
 	base := []string{"--kubeconfig", env.Kubeconfig, "-n", ns, "profile", "web", "--openapi", profileSpecs + "emojivoto-web.yaml", "--apply"}
 	code, stdout, stderr := runCLI(t, append(base, "--dry-run", "server")...)
-	if code != ExitOK || stdout != "serviceprofile.linkerd.io/web."+ns+".svc.cluster.local serverside-applied (server dry run)\n" {
+	if code != cli.ExitOK || stdout != "serviceprofile.linkerd.io/web."+ns+".svc.cluster.local serverside-applied (server dry run)\n" {
 		t.Fatalf("dry run: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	sps := schema.GroupVersionResource{Group: "linkerd.io", Version: "v1alpha2", Resource: "serviceprofiles"}
@@ -122,11 +121,11 @@ func TestProfileApply(t *testing.T) {
 		t.Fatal("the server dry run persisted the profile")
 	}
 	code, stdout, stderr = runCLI(t, append(base, "--emit", "httproute")...)
-	if code != ExitOK || strings.Count(stdout, "httproute.gateway.networking.k8s.io/") != 3 {
+	if code != cli.ExitOK || strings.Count(stdout, "httproute.gateway.networking.k8s.io/") != 3 {
 		t.Fatalf("apply httproutes: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, base...)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("apply: exit %d: %s", code, stderr)
 	}
 	got, err := dyn.Resource(sps).Namespace(ns).Get(context.Background(), "web."+ns+".svc.cluster.local", metav1.GetOptions{})
@@ -147,18 +146,16 @@ func TestProfileStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(in string, args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := Run(context.Background(), genericiooptions.IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut}, args)
-		return code, out.String(), errOut.String()
+		return runCLIWith(context.Background(), strings.NewReader(in), args...)
 	}
 	code, routes, stderr := run(string(spec), "profile", "pets", "-n", "shop", "--openapi", "-", "--emit", "httproute")
-	if code != ExitOK || !strings.Contains(routes, "value: ^/api/pets/[0-9]+$") {
+	if code != cli.ExitOK || !strings.Contains(routes, "value: ^/api/pets/[0-9]+$") {
 		t.Fatalf("profile from stdin: exit %d\n%s\n%s", code, routes, stderr)
 	}
-	if code, out, stderr := run(routes, "lint", "-"); code != ExitOK || out != "" {
+	if code, out, stderr := run(routes, "lint", "-"); code != cli.ExitOK || out != "" {
 		t.Errorf("lint of generated routes: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if code, out, _ := run("not: [a, spec", "profile", "pets", "--openapi", "-"); code != ExitUsage || out != "" {
+	if code, out, _ := run("not: [a, spec", "profile", "pets", "--openapi", "-"); code != cli.ExitUsage || out != "" {
 		t.Errorf("bad stdin: exit %d, stdout %q", code, out)
 	}
 }
@@ -182,7 +179,7 @@ func TestProfileMergeApply(t *testing.T) {
 	want := "httproute.gateway.networking.k8s.io/web serverside-applied (server dry run)\n" +
 		"httproute.gateway.networking.k8s.io/web-retry-timeout-2s serverside-applied (server dry run)\n" +
 		"httproute.gateway.networking.k8s.io/web-timeout-2s serverside-applied (server dry run)\n"
-	if code != ExitOK || stdout != want {
+	if code != cli.ExitOK || stdout != want {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "merge: removed HTTPRoute web-timeout-5s") || !strings.Contains(stderr, "merge: 1 hand-written route object(s) not applied: they are yours\n") {
@@ -196,12 +193,7 @@ func TestProfileMergeApply(t *testing.T) {
 // names the route object to delete.
 func TestProfileMergeAfterSplit(t *testing.T) {
 	env := testenv.Require(t)
-	ns := splitNamespace(t, env)
-	k := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
-	run := func(args ...string) (int, string, string) {
-		t.Helper()
-		return runCLI(t, append(args, k...)...)
-	}
+	run, ns := clusterCLI(t, env)
 	dir := t.TempDir()
 	old := dir + "/old.yaml"
 	if err := os.WriteFile(old, []byte("openapi: 3.0.3\ninfo: {title: web, version: \"1\"}\nx-linkerd-timeout: 5s\npaths:\n  /api/list: {get: {responses: {\"200\": {description: ok}}}}\n  /api/old: {get: {responses: {\"200\": {description: ok}}}}\n"), 0o644); err != nil {
@@ -212,7 +204,7 @@ func TestProfileMergeAfterSplit(t *testing.T) {
 		{"split", "set", "web-svc", "web-v1=90", "web-v2=10", "--router", "gateway"},
 		{"split", "ab", "web-svc", "--header", "x-canary=true", "--to", "web-v2", "--router", "gateway"},
 	} {
-		if code, out, errOut := run(args...); code != ExitOK {
+		if code, out, errOut := run(args...); code != cli.ExitOK {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
 		}
 	}
@@ -234,11 +226,11 @@ func TestProfileMergeAfterSplit(t *testing.T) {
 	// The split command wrote the rules: without --force-conflicts the apply stops, with it the
 	// merge (which kept the split's weights) takes them over.
 	code, out, errOut := run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply")
-	if code == ExitOK || !strings.Contains(errOut, "--force-conflicts") {
+	if code == cli.ExitOK || !strings.Contains(errOut, "--force-conflicts") {
 		t.Errorf("apply over the split's fields: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = run("profile", "web-svc", "--openapi", profileSpecs+"emojivoto-web.yaml", "--emit", "httproute", "--merge", current, "--apply", "--force-conflicts")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("merge: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{
@@ -268,7 +260,7 @@ func TestProfileMergeAfterSplit(t *testing.T) {
 			}
 		}
 	}
-	if code, out, errOut := run("split", "get", "web-svc", "--router", "gateway", "-o", "json"); code != ExitOK || !strings.Contains(out, `"weight": 90`) || !strings.Contains(out, `"weight": 10`) {
+	if code, out, errOut := run("split", "get", "web-svc", "--router", "gateway", "-o", "json"); code != cli.ExitOK || !strings.Contains(out, `"weight": 90`) || !strings.Contains(out, `"weight": 10`) {
 		t.Errorf("split get after the merge: exit %d\n%s%s", code, out, errOut)
 	}
 	stale, err := routes.Get(context.Background(), "web-svc-timeout-5s", metav1.GetOptions{})

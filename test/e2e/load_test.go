@@ -1,7 +1,6 @@
-package cli
+package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -19,8 +18,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
 )
@@ -66,15 +65,15 @@ func TestLoadBadInput(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		{"no URL", []string{"load", "attack"}, ExitUsage, "give a URL to attack or --targets FILE"},
-		{"zero rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "0/s"}, ExitUsage, "invalid --rate: bad rate \"0/s\": must be positive"},
-		{"bad rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "fast"}, ExitUsage, "invalid --rate"},
-		{"zero duration", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "0s"}, ExitUsage, "invalid --duration 0s: must be positive"},
-		{"bad format", []string{"load", "attack", "http://127.0.0.1:1/", "-o", "xml"}, ExitUsage, "invalid value \"xml\" for -o/--format"},
-		{"bad URL", []string{"load", "attack", "ftp://x/"}, ExitUsage, "scheme must be http or https"},
-		{"bad header", []string{"load", "attack", "http://127.0.0.1:1/", "-H", "nocolon"}, ExitUsage, "invalid -H \"nocolon\""},
-		{"malformed targets name the line", []string{"load", "attack", "--targets", badTargets}, ExitUsage, "line 2: bad header"},
-		{"unreachable", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "1s"}, ExitError, "target http://127.0.0.1:1/ is unreachable"},
+		{"no URL", []string{"load", "attack"}, cli.ExitUsage, "give a URL to attack or --targets FILE"},
+		{"zero rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "0/s"}, cli.ExitUsage, "invalid --rate: bad rate \"0/s\": must be positive"},
+		{"bad rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "fast"}, cli.ExitUsage, "invalid --rate"},
+		{"zero duration", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "0s"}, cli.ExitUsage, "invalid --duration 0s: must be positive"},
+		{"bad format", []string{"load", "attack", "http://127.0.0.1:1/", "-o", "xml"}, cli.ExitUsage, "invalid value \"xml\" for -o/--format"},
+		{"bad URL", []string{"load", "attack", "ftp://x/"}, cli.ExitUsage, "scheme must be http or https"},
+		{"bad header", []string{"load", "attack", "http://127.0.0.1:1/", "-H", "nocolon"}, cli.ExitUsage, "invalid -H \"nocolon\""},
+		{"malformed targets name the line", []string{"load", "attack", "--targets", badTargets}, cli.ExitUsage, "line 2: bad header"},
+		{"unreachable", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "1s"}, cli.ExitError, "target http://127.0.0.1:1/ is unreachable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +92,7 @@ func TestLoadAttackJSONAndResults(t *testing.T) {
 	srv := loadServer(t, 20*time.Millisecond)
 	results := filepath.Join(t.TempDir(), "results.bin")
 	code, stdout, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "-o", "json", "--output", results)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var got map[string]any
@@ -139,11 +138,11 @@ func TestLoadAttackTextAndHTML(t *testing.T) {
 	srv := loadServer(t, 0)
 	targets := writeFile(t, "targets.txt", "# list and vote\nGET "+srv.URL+"/api/list\n\nPOST "+srv.URL+"/api/vote\nContent-Type: application/json\n")
 	code, stdout, stderr := runCLI(t, "load", "attack", "--targets", targets, "--rate", "100/s", "--duration", "1s")
-	if code != ExitOK || !strings.Contains(stdout, "Corrected     [min, mean, 50, 90, 95, 99, max]") || !strings.Contains(stdout, "Status Codes  [code:count]") {
+	if code != cli.ExitOK || !strings.Contains(stdout, "Corrected     [min, mean, 50, 90, 95, 99, max]") || !strings.Contains(stdout, "Status Codes  [code:count]") {
 		t.Fatalf("exit %d stderr %s stdout:\n%s", code, stderr, stdout)
 	}
 	code, stdout, _ = runCLI(t, "load", "attack", srv.URL, "--rate", "100/s", "--duration", "1s", "-o", "html")
-	if code != ExitOK || !strings.HasPrefix(stdout, "<!DOCTYPE html>") || strings.Count(stdout, "<svg") != 2 || strings.Contains(stdout, "<script") {
+	if code != cli.ExitOK || !strings.HasPrefix(stdout, "<!DOCTYPE html>") || strings.Count(stdout, "<svg") != 2 || strings.Contains(stdout, "<script") {
 		t.Fatalf("exit %d, want a script-free HTML page with two charts:\n%.500s", code, stdout)
 	}
 }
@@ -170,9 +169,9 @@ thresholds: {p99: P99, minSuccess: 99.9}
 		wantCode int
 		want     []string
 	}{
-		{"passes", "2s", "text", ExitOK, []string{"Stages", "ramp", "steady", "Targets", "list", "vote", "leaderboard", "Thresholds", "p99", "ok"}},
-		{"breach exits 3", "1ms", "text", ExitCheckFailed, []string{"BREACHED"}},
-		{"json", "2s", "json", ExitOK, []string{`"passed": true`, `"stages": [`, `"corrected_latencies"`}},
+		{"passes", "2s", "text", cli.ExitOK, []string{"Stages", "ramp", "steady", "Targets", "list", "vote", "leaderboard", "Thresholds", "p99", "ok"}},
+		{"breach exits 3", "1ms", "text", cli.ExitCheckFailed, []string{"BREACHED"}},
+		{"json", "2s", "json", cli.ExitOK, []string{`"passed": true`, `"stages": [`, `"corrected_latencies"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +185,7 @@ thresholds: {p99: P99, minSuccess: 99.9}
 					t.Errorf("output lacks %q:\n%s", w, stdout)
 				}
 			}
-			if tt.wantCode == ExitCheckFailed && !strings.Contains(stderr, "error: SLO breached: p99") {
+			if tt.wantCode == cli.ExitCheckFailed && !strings.Contains(stderr, "error: SLO breached: p99") {
 				t.Errorf("stderr %q, want the breached threshold named", stderr)
 			}
 		})
@@ -196,7 +195,7 @@ thresholds: {p99: P99, minSuccess: 99.9}
 func TestLoadRunMalformedScenario(t *testing.T) {
 	path := writeFile(t, "bad.yaml", "targets:\n  - {url: http://127.0.0.1:1/}\nstages:\n  - {type: constant, rate: 10, duration: 1s}\n  - {type: ramp, duration: 2s}\n")
 	code, _, stderr := runCLI(t, "load", "run", path)
-	if code != ExitUsage || !strings.Contains(stderr, "line 5: stage 2: ramp stage needs from or to > 0") {
+	if code != cli.ExitUsage || !strings.Contains(stderr, "line 5: stage 2: ramp stage needs from or to > 0") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming line 5", code, stderr)
 	}
 }
@@ -213,11 +212,11 @@ func TestLoadSearchCommands(t *testing.T) {
 		wantCode int
 		want     []string
 	}{
-		{"sweep rates", []string{"load", "sweep", fast.URL, "--rates", "50,100", "--duration", "1s", "--pause", "0s"}, ExitOK, []string{"50/s", "100/s", "p99 corrected"}},
-		{"sweep connections html", []string{"load", "sweep", fast.URL, "--connections", "1,2", "--rate", "50/s", "--duration", "1s", "-o", "html"}, ExitOK, []string{"Latency vs connections", "<svg", "50/s x 2 conns"}},
-		{"capacity json", []string{"load", "capacity", fast.URL, "--slo-p99", "1s", "--start", "50/s", "--max-rate", "100/s", "--duration", "1s", "-o", "json"}, ExitOK, []string{`"max_rate": 100`, `"generator_limited": false`, `"probes": [`}},
-		{"capacity never met exits 3", []string{"load", "capacity", fast.URL, "--slo-p99", "5ms", "--start", "50/s", "--duration", "1s"}, ExitCheckFailed, []string{"max rate 0/s", "breached"}},
-		{"compare", []string{"load", "compare", "--baseline", fast.URL, "--target", slow.URL, "--rate", "50/s", "--duration", "1s", "--rounds", "2"}, ExitOK, []string{"baseline", "target", "delta", " +"}},
+		{"sweep rates", []string{"load", "sweep", fast.URL, "--rates", "50,100", "--duration", "1s", "--pause", "0s"}, cli.ExitOK, []string{"50/s", "100/s", "p99 corrected"}},
+		{"sweep connections html", []string{"load", "sweep", fast.URL, "--connections", "1,2", "--rate", "50/s", "--duration", "1s", "-o", "html"}, cli.ExitOK, []string{"Latency vs connections", "<svg", "50/s x 2 conns"}},
+		{"capacity json", []string{"load", "capacity", fast.URL, "--slo-p99", "1s", "--start", "50/s", "--max-rate", "100/s", "--duration", "1s", "-o", "json"}, cli.ExitOK, []string{`"max_rate": 100`, `"generator_limited": false`, `"probes": [`}},
+		{"capacity never met exits 3", []string{"load", "capacity", fast.URL, "--slo-p99", "5ms", "--start", "50/s", "--duration", "1s"}, cli.ExitCheckFailed, []string{"max rate 0/s", "breached"}},
+		{"compare", []string{"load", "compare", "--baseline", fast.URL, "--target", slow.URL, "--rate", "50/s", "--duration", "1s", "--rounds", "2"}, cli.ExitOK, []string{"baseline", "target", "delta", " +"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,10 +245,6 @@ func TestLoadCompareMaxRate(t *testing.T) {
 	args := []string{"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "80/s", "--rounds", "1",
 		"--duration", "500ms", "--pause", "0s", "--slo-p99", "100ms", "--max-rate", "160/s", "--precision", "0.5"}
 
-	code, stdout, stderr := runCLI(t, append(args, "-o", "json")...)
-	if code != ExitOK {
-		t.Fatalf("json: exit %d, stderr %s", code, stderr)
-	}
 	type search struct {
 		MaxRate      float64 `json:"max_rate"`
 		FirstFailing float64 `json:"first_failing_rate"`
@@ -270,6 +265,10 @@ func TestLoadCompareMaxRate(t *testing.T) {
 			BaselineSearch search  `json:"baseline_search"`
 			TargetSearch   search  `json:"target_search"`
 		} `json:"max_rate"`
+	}
+	code, stdout, stderr := runCLI(t, append(args, "-o", "json")...)
+	if code != cli.ExitOK {
+		t.Fatalf("json: exit %d, stderr %s", code, stderr)
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
@@ -292,7 +291,7 @@ func TestLoadCompareMaxRate(t *testing.T) {
 	}
 
 	code, stdout, stderr = runCLI(t, args...)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("text: exit %d, stderr %s", code, stderr)
 	}
 	for _, re := range []string{
@@ -320,7 +319,7 @@ func TestLoadCompareBadInput(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"load", "compare", "--baseline", "http://127.0.0.1:1/", "--target", "http://127.0.0.1:1/"}, tt.args...)
-			if code, _, stderr := runCLI(t, args...); code != ExitUsage || !strings.Contains(stderr, tt.want) {
+			if code, _, stderr := runCLI(t, args...); code != cli.ExitUsage || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d stderr %q, want exit 2 and %q", code, stderr, tt.want)
 			}
 		})
@@ -336,7 +335,7 @@ func TestLoadMerge(t *testing.T) {
 	var files []string
 	for i := range 2 {
 		code, stdout, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "-o", "json")
-		if code != ExitOK {
+		if code != cli.ExitOK {
 			t.Fatalf("attack: exit %d: %s", code, stderr)
 		}
 		files = append(files, filepath.Join(dir, "r"+string(rune('0'+i))+".json"))
@@ -345,11 +344,11 @@ func TestLoadMerge(t *testing.T) {
 		}
 	}
 	results := filepath.Join(dir, "results.bin")
-	if code, _, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "--output", results); code != ExitOK {
+	if code, _, stderr := runCLI(t, "load", "attack", srv.URL, "--rate", "50/s", "--duration", "1s", "--output", results); code != cli.ExitOK {
 		t.Fatalf("attack: %s", stderr)
 	}
 	code, stdout, stderr := runCLI(t, append([]string{"load", "merge", "-o", "json"}, append(files, results)...)...)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("merge: exit %d: %s", code, stderr)
 	}
 	var got struct {
@@ -376,7 +375,7 @@ func TestLoadMerge(t *testing.T) {
 		t.Errorf("merged series: %d intervals of %s holding %d of %d requests", len(got.Series), got.SeriesStep, inSeries, got.Requests)
 	}
 	code, stdout, stderr = runCLI(t, append([]string{"load", "merge", "-o", "html"}, files...)...)
-	if code != ExitOK || !strings.Contains(stdout, "Latency over time") || strings.Count(stdout, "<svg") != 2 || stderr != "" {
+	if code != cli.ExitOK || !strings.Contains(stdout, "Latency over time") || strings.Count(stdout, "<svg") != 2 || stderr != "" {
 		t.Errorf("merge -o html: exit %d stderr %q, want latency over time and the histogram", code, stderr)
 	}
 	// A report of an older trafficctl: a series without interval histograms.
@@ -395,11 +394,11 @@ func TestLoadMerge(t *testing.T) {
 	data, _ = json.Marshal(rep)
 	old := writeFile(t, "old.json", string(data))
 	code, stdout, stderr = runCLI(t, "load", "merge", "-o", "json", old, files[1])
-	if code != ExitOK || strings.Contains(stdout, `"series"`) || !strings.Contains(stderr, "note: no latency over time in the merged report: no interval histograms in "+old) {
+	if code != cli.ExitOK || strings.Contains(stdout, `"series"`) || !strings.Contains(stderr, "note: no latency over time in the merged report: no interval histograms in "+old) {
 		t.Errorf("merge with an old report: exit %d stderr %q", code, stderr)
 	}
 	bad := writeFile(t, "bad.json", "{}")
-	if code, _, stderr := runCLI(t, "load", "merge", bad); code != ExitUsage || !strings.Contains(stderr, "bad.json") {
+	if code, _, stderr := runCLI(t, "load", "merge", bad); code != cli.ExitUsage || !strings.Contains(stderr, "bad.json") {
 		t.Errorf("exit %d stderr %q, want exit 2 naming the file", code, stderr)
 	}
 }
@@ -414,15 +413,14 @@ func TestLoadCompareInterruptedSearch(t *testing.T) {
 	// One round of 2 x 500 ms, then a search up to 100000/s in 500 ms probes: the cancel
 	// lands in the search.
 	time.AfterFunc(3*time.Second, cancel)
-	var out, errOut bytes.Buffer
-	code := Run(ctx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-		[]string{"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "50/s", "--rounds", "1",
-			"--duration", "500ms", "--pause", "0s", "--slo-p99", "1s"})
-	if code != ExitError || !strings.Contains(errOut.String(), "max-rate search interrupted: the latency comparison is complete") {
-		t.Errorf("exit %d stderr %q", code, errOut.String())
+	code, out, errOut := runCLIWith(ctx, strings.NewReader(""),
+		"load", "compare", "--baseline", base.URL, "--target", target.URL, "--rate", "50/s", "--rounds", "1",
+		"--duration", "500ms", "--pause", "0s", "--slo-p99", "1s")
+	if code != cli.ExitError || !strings.Contains(errOut, "max-rate search interrupted: the latency comparison is complete") {
+		t.Errorf("exit %d stderr %q", code, errOut)
 	}
-	if !strings.Contains(out.String(), "Comparison at 50/s, 1 interleaved rounds") {
-		t.Errorf("the comparison measured before the interrupt is lost: stdout %q", out.String())
+	if !strings.Contains(out, "Comparison at 50/s, 1 interleaved rounds") {
+		t.Errorf("the comparison measured before the interrupt is lost: stdout %q", out)
 	}
 }
 
@@ -434,26 +432,24 @@ func TestLoadAttackInterrupted(t *testing.T) {
 	srv := loadServer(t, 20*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(700*time.Millisecond, cancel)
-	var out, errOut bytes.Buffer
 	start := time.Now()
-	code := Run(ctx, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-		[]string{"load", "attack", srv.URL, "--rate", "100/s", "--duration", "60s", "-o", "json"})
+	code, out, errOut := runCLIWith(ctx, strings.NewReader(""), "load", "attack", srv.URL, "--rate", "100/s", "--duration", "60s", "-o", "json")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v after the interrupt", d)
 	}
-	if code != ExitError || !strings.Contains(errOut.String(), "attack interrupted after") {
-		t.Errorf("exit %d stderr %q", code, errOut.String())
+	if code != cli.ExitError || !strings.Contains(errOut, "attack interrupted after") {
+		t.Errorf("exit %d stderr %q", code, errOut)
 	}
 	var rep struct{ Requests int }
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Requests < 30 {
-		t.Errorf("partial report %q (err %v), want ~60 requests", out.String(), err)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Requests < 30 {
+		t.Errorf("partial report %q (err %v), want ~60 requests", out, err)
 	}
 }
 
 func TestLoadJobAndCollect(t *testing.T) {
 	sc := writeFile(t, "demo.yaml", "targets:\n  - {url: http://web-svc.emojivoto:8080/api/list}\nstages:\n  - {type: constant, rate: 50, duration: 30s}\nthresholds: {p99: 200ms}\n")
 	code, stdout, stderr := runCLI(t, "load", "job", sc, "--replicas", "3", "-n", "emojivoto")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("render: exit %d: %s", code, stderr)
 	}
 	for _, w := range []string{"kind: ConfigMap", "kind: Job", "name: loadtest-demo", "namespace: emojivoto", "parallelism: 3", "completionMode: Indexed",
@@ -462,7 +458,7 @@ func TestLoadJobAndCollect(t *testing.T) {
 			t.Errorf("rendered job lacks %q:\n%s", w, stdout)
 		}
 	}
-	if code, _, stderr := runCLI(t, "load", "job", sc, "--replicas", "0"); code != ExitUsage || !strings.Contains(stderr, "--replicas 0") {
+	if code, _, stderr := runCLI(t, "load", "job", sc, "--replicas", "0"); code != cli.ExitUsage || !strings.Contains(stderr, "--replicas 0") {
 		t.Errorf("replicas 0: exit %d %q", code, stderr)
 	}
 
@@ -470,12 +466,12 @@ func TestLoadJobAndCollect(t *testing.T) {
 	ns := env.Namespace(t)
 	base := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
 	code, stdout, stderr = runCLI(t, append(base, "load", "job", sc, "--replicas", "2", "--apply")...)
-	if code != ExitOK || !strings.Contains(stdout, "configmap/loadtest-demo applied") || !strings.Contains(stdout, "job/loadtest-demo applied") {
+	if code != cli.ExitOK || !strings.Contains(stdout, "configmap/loadtest-demo applied") || !strings.Contains(stdout, "job/loadtest-demo applied") {
 		t.Fatalf("apply: exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 	// No kubelet runs in the test environment: the job never finishes, so no verdict yet.
 	code, _, stderr = runCLI(t, append(base, "load", "collect", "loadtest-demo")...)
-	if code != ExitUndecided || !strings.Contains(stderr, "0 of 2 attackers done") {
+	if code != cli.ExitUndecided || !strings.Contains(stderr, "0 of 2 attackers done") {
 		t.Errorf("collect: exit %d stderr %q, want exit 4", code, stderr)
 	}
 }
@@ -487,7 +483,7 @@ func TestLoadAttackGRPC(t *testing.T) {
 	addr := startHealthServer(t, true)
 	body := writeFile(t, "req.json", `{"service": ""}`)
 	code, stdout, stderr := runCLI(t, "load", "attack", "grpc://"+addr+"/grpc.health.v1.Health/Check", "--body", body, "--rate", "50/s", "--duration", "1s")
-	if code != ExitOK || !strings.Contains(stdout, "200:50") {
+	if code != cli.ExitOK || !strings.Contains(stdout, "200:50") {
 		t.Errorf("exit %d stderr %q stdout:\n%s", code, stderr, stdout)
 	}
 }
@@ -555,27 +551,18 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		wantCode int
 		want     string // in stdout when the exit is 0, else in stderr
 	}{
-		{"proto file", attack("--proto", proto), ExitOK, "200:50"},
-		{"importing file with -I", attack("--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")), ExitOK, "200:50"},
-		{"no proto: reflection is missing", attack(), ExitError, "the server must register the reflection service, or give its .proto files with --proto"},
-		{"missing file", attack("--proto", filepath.Join(dir, "nope.proto")), ExitUsage, "--proto: bad proto: stat " + filepath.Join(dir, "nope.proto") + ": no such file or directory"},
-		{"import not found", attack("--proto", importing), ExitUsage, "add the directory of the file or of its imports with -I"},
+		{"proto file", attack("--proto", proto), cli.ExitOK, "200:50"},
+		{"importing file with -I", attack("--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")), cli.ExitOK, "200:50"},
+		{"no proto: reflection is missing", attack(), cli.ExitError, "the server must register the reflection service, or give its .proto files with --proto"},
+		{"missing file", attack("--proto", filepath.Join(dir, "nope.proto")), cli.ExitUsage, "--proto: bad proto: stat " + filepath.Join(dir, "nope.proto") + ": no such file or directory"},
+		{"import not found", attack("--proto", importing), cli.ExitUsage, "add the directory of the file or of its imports with -I"},
 		{"method not in the protos", []string{"load", "attack", strings.Replace(check, "Check", "Chek", 1), "--proto", proto},
-			ExitUsage, "method /grpc.health.v1.Health/Chek is not in " + proto + ": services found: grpc.health.v1.Health (Check, Watch)"},
-		{"import path alone", attack("-I", dir), ExitUsage, "-I/--import-path is where --proto files are found: give the files with --proto"},
-		{"unreachable", []string{"load", "attack", "grpc://127.0.0.1:1/grpc.health.v1.Health/Check", "--proto", proto, "--duration", "1s"}, ExitError, "is unreachable"},
+			cli.ExitUsage, "method /grpc.health.v1.Health/Chek is not in " + proto + ": services found: grpc.health.v1.Health (Check, Watch)"},
+		{"import path alone", attack("-I", dir), cli.ExitUsage, "-I/--import-path is where --proto files are found: give the files with --proto"},
+		{"unreachable", []string{"load", "attack", "grpc://127.0.0.1:1/grpc.health.v1.Health/Check", "--proto", proto, "--duration", "1s"}, cli.ExitError, "is unreachable"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tt.args...)
-			out := stdout
-			if tt.wantCode != ExitOK {
-				out = stderr
-			}
-			if code != tt.wantCode || !strings.Contains(out, tt.want) {
-				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectCLI(t, tt.args, tt.wantCode, tt.want) })
 	}
 
 	scenario := func(extra string) string {
@@ -588,25 +575,16 @@ func TestLoadGRPCWithProtos(t *testing.T) {
 		wantCode int
 		want     string
 	}{
-		{"scenario protos", []string{"load", "run", scenario("protos: [" + proto + "]\n")}, ExitOK, "200:50"},
-		{"scenario protos with importPaths", []string{"load", "run", scenario("protos: [" + importing + "]\nimportPaths: [" + dir + ", " + filepath.Join(dir, "proto") + "]\n")}, ExitOK, "200:50"},
-		{"--proto on the command line", []string{"load", "run", scenario(""), "--proto", proto}, ExitOK, "200:50"},
-		{"scenario proto missing names the line", []string{"load", "run", scenario("protos: [nope.proto]\n")}, ExitUsage, "line 6: protos: bad proto: stat"},
-		{"--proto and -I on the command line", []string{"load", "run", scenario(""), "--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")}, ExitOK, "200:50"},
-		{"--proto replaces the scenario's protos, unread", []string{"load", "run", scenario("protos: [nope.proto]\n"), "--proto", proto}, ExitOK, "200:50"},
-		{"--proto without the method", []string{"load", "run", scenario(""), "--proto", other}, ExitUsage,
+		{"scenario protos", []string{"load", "run", scenario("protos: [" + proto + "]\n")}, cli.ExitOK, "200:50"},
+		{"scenario protos with importPaths", []string{"load", "run", scenario("protos: [" + importing + "]\nimportPaths: [" + dir + ", " + filepath.Join(dir, "proto") + "]\n")}, cli.ExitOK, "200:50"},
+		{"--proto on the command line", []string{"load", "run", scenario(""), "--proto", proto}, cli.ExitOK, "200:50"},
+		{"scenario proto missing names the line", []string{"load", "run", scenario("protos: [nope.proto]\n")}, cli.ExitUsage, "line 6: protos: bad proto: stat"},
+		{"--proto and -I on the command line", []string{"load", "run", scenario(""), "--proto", importing, "-I", dir, "-I", filepath.Join(dir, "proto")}, cli.ExitOK, "200:50"},
+		{"--proto replaces the scenario's protos, unread", []string{"load", "run", scenario("protos: [nope.proto]\n"), "--proto", proto}, cli.ExitOK, "200:50"},
+		{"--proto without the method", []string{"load", "run", scenario(""), "--proto", other}, cli.ExitUsage,
 			"target 1: bad target: check: method /grpc.health.v1.Health/Check is not in " + other + ": services found: other.Other (Ping)"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tt.args...)
-			out := stdout
-			if tt.wantCode != ExitOK {
-				out = stderr
-			}
-			if code != tt.wantCode || !strings.Contains(out, tt.want) {
-				t.Errorf("exit %d, want %d and %q in:\nstdout %s\nstderr %s", code, tt.wantCode, tt.want, stdout, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectCLI(t, tt.args, tt.wantCode, tt.want) })
 	}
 }
 
@@ -616,7 +594,7 @@ func TestLoadJobRejectsProtos(t *testing.T) {
 	sc := writeFile(t, "grpc.yaml", "targets:\n  - {url: grpc://emoji-svc.emojivoto:8080/grpc.health.v1.Health/Check}\n"+
 		"stages:\n  - {type: constant, rate: 50, duration: 30s}\nprotos: ["+proto+"]\n")
 	code, _, stderr := runCLI(t, "load", "job", sc, "--replicas", "2")
-	if code != ExitUsage || !strings.Contains(stderr, "protos "+proto+" are files the attacker pods do not have") {
+	if code != cli.ExitUsage || !strings.Contains(stderr, "protos "+proto+" are files the attacker pods do not have") {
 		t.Errorf("exit %d stderr %q, want exit 2 naming the protos", code, stderr)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package e2e_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/sandbox"
 	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
 )
@@ -56,31 +57,27 @@ func TestSandboxSet(t *testing.T) {
 
 	const targets = "the sandbox's demo app has emoji (replica 0: emoji-svc), voting (replica 0: voting-svc), web-v1 (replica 0: web-v1-0), web-v2 (replicas 0-1: web-v2-0, web-v2-1)"
 	tests := []struct {
-		name       string
-		args       []string
-		wantCode   int
-		wantStdout string
-		wantStderr string
+		cliCase
 		// want is the knobs each named replica must have afterwards.
 		want map[string]demoapp.Behaviour
 	}{
-		{"emoji fails", []string{"emoji", "--failure-rate", "50"}, ExitOK, "emoji-svc: failure rate 50%, delay 0s", "",
+		{cliCase{"emoji fails", []string{"emoji", "--failure-rate", "50"}, cli.ExitOK, "emoji-svc: failure rate 50%, delay 0s", ""},
 			map[string]demoapp.Behaviour{"emoji-svc": {FailureRate: 0.5}, "voting-svc": {}}},
-		{"voting by its Service name", []string{"voting-svc", "--delay", "20ms"}, ExitOK, "voting-svc: failure rate 0%, delay 20ms", "",
+		{cliCase{"voting by its Service name", []string{"voting-svc", "--delay", "20ms"}, cli.ExitOK, "voting-svc: failure rate 0%, delay 20ms", ""},
 			map[string]demoapp.Behaviour{"voting-svc": {Delay: 20 * time.Millisecond}}},
-		{"voting replica 0", []string{"voting", "--replica", "0", "--failure-rate", "100"}, ExitOK, "voting-svc: failure rate 100%", "",
+		{cliCase{"voting replica 0", []string{"voting", "--replica", "0", "--failure-rate", "100"}, cli.ExitOK, "voting-svc: failure rate 100%", ""},
 			map[string]demoapp.Behaviour{"voting-svc": {FailureRate: 1}}},
-		{"one web replica", []string{"web-v2", "--replica", "1", "--delay", "80ms"}, ExitOK, "web-v2-1: failure rate 0%, delay 80ms", "",
+		{cliCase{"one web replica", []string{"web-v2", "--replica", "1", "--delay", "80ms"}, cli.ExitOK, "web-v2-1: failure rate 0%, delay 80ms", ""},
 			map[string]demoapp.Behaviour{"web-v2-0": {}, "web-v2-1": {Delay: 80 * time.Millisecond}}},
-		{"all web replicas", []string{"web-v2", "--failure-rate", "30"}, ExitOK, "web-v2-0: failure rate 30%, delay 0s\nweb-v2-1: failure rate 30%, delay 0s", "",
+		{cliCase{"all web replicas", []string{"web-v2", "--failure-rate", "30"}, cli.ExitOK, "web-v2-0: failure rate 30%, delay 0s\nweb-v2-1: failure rate 30%, delay 0s", ""},
 			map[string]demoapp.Behaviour{"web-v2-0": {FailureRate: 0.3}, "web-v2-1": {FailureRate: 0.3}, "web-v1-0": {}}},
-		{"unknown target", []string{"redis", "--failure-rate", "10"}, ExitUsage, "", `unknown target "redis": ` + targets, nil},
-		{"the apex is no target", []string{"web-svc"}, ExitUsage, "", `unknown target "web-svc"`, nil},
-		{"the data plane is no target", []string{"dataplane"}, ExitUsage, "", `unknown target "dataplane"`, nil},
-		{"replica out of range", []string{"emoji", "--replica", "1"}, ExitUsage, "", "emoji has 1 replica(s), replica 0: --replica 1 is none of them", nil},
-		{"negative replica", []string{"web-v2", "--replica", "-2"}, ExitUsage, "", "--replica -2: use a replica index from 0, or -1 for all replicas", nil},
-		{"negative delay", []string{"voting", "--delay", "-1s"}, ExitUsage, "", "--delay -1s: use a duration of 0 or more", nil},
-		{"no target", nil, ExitUsage, "", "accepts 1 arg(s), received 0", nil},
+		{cliCase{"unknown target", []string{"redis", "--failure-rate", "10"}, cli.ExitUsage, "", `unknown target "redis": ` + targets}, nil},
+		{cliCase{"the apex is no target", []string{"web-svc"}, cli.ExitUsage, "", `unknown target "web-svc"`}, nil},
+		{cliCase{"the data plane is no target", []string{"dataplane"}, cli.ExitUsage, "", `unknown target "dataplane"`}, nil},
+		{cliCase{"replica out of range", []string{"emoji", "--replica", "1"}, cli.ExitUsage, "", "emoji has 1 replica(s), replica 0: --replica 1 is none of them"}, nil},
+		{cliCase{"negative replica", []string{"web-v2", "--replica", "-2"}, cli.ExitUsage, "", "--replica -2: use a replica index from 0, or -1 for all replicas"}, nil},
+		{cliCase{"negative delay", []string{"voting", "--delay", "-1s"}, cli.ExitUsage, "", "--delay -1s: use a duration of 0 or more"}, nil},
+		{cliCase{"no target", nil, cli.ExitUsage, "", "accepts 1 arg(s), received 0"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +96,7 @@ func TestSandboxSet(t *testing.T) {
 
 func TestSandboxSetHelpListsTargets(t *testing.T) {
 	code, out, _ := runCLI(t, "sandbox", "set", "--help")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"web-v1, web-v2", "emoji ", "voting ", "emoji-svc and voting-svc", "--failure-rate", "--delay", "--replica", "grpc-status 13"} {

@@ -1,4 +1,4 @@
-package cli
+package e2e_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
@@ -40,32 +41,38 @@ func splitNamespace(t *testing.T, env *testenv.Env) string {
 	return ns
 }
 
-func TestSplitCommands(t *testing.T) {
-	env := testenv.Require(t)
-	ns := splitNamespace(t, env)
+// clusterCLI returns runCLI against the test API server, in a new namespace with the
+// Services of splitNamespace, and that namespace.
+func clusterCLI(t *testing.T, env *testenv.Env) (run func(args ...string) (int, string, string), ns string) {
+	ns = splitNamespace(t, env)
 	k := []string{"--kubeconfig", env.Kubeconfig, "-n", ns}
-	run := func(args ...string) (int, string, string) {
+	return func(args ...string) (int, string, string) {
 		t.Helper()
 		return runCLI(t, append(args, k...)...)
-	}
+	}, ns
+}
+
+func TestSplitCommands(t *testing.T) {
+	env := testenv.Require(t)
+	run, ns := clusterCLI(t, env)
 
 	code, _, errOut := run("split", "get", "web-svc")
-	if code != ExitError || !strings.Contains(errOut, "not split yet") || !strings.Contains(errOut, "trafficctl split set web-svc") {
+	if code != cli.ExitError || !strings.Contains(errOut, "not split yet") || !strings.Contains(errOut, "trafficctl split set web-svc") {
 		t.Errorf("get before set: exit %d, stderr %q", code, errOut)
 	}
 
 	code, out, errOut := run("split", "set", "web-svc", "web-v1=90", "web-v2=10")
-	if code != ExitOK || !strings.Contains(out, "HTTPRoute.gateway.networking.k8s.io "+ns+"/web-svc-split rule 0 (PathPrefix /): created with web-v1=90 web-v2=10") {
+	if code != cli.ExitOK || !strings.Contains(out, "HTTPRoute.gateway.networking.k8s.io "+ns+"/web-svc-split rule 0 (PathPrefix /): created with web-v1=90 web-v2=10") {
 		t.Fatalf("set: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 
 	code, out, _ = run("split", "get", "web-svc", "-o", "json")
 	var s split.Split
-	if code != ExitOK || json.Unmarshal([]byte(out), &s) != nil || s.Router != split.KindGateway || len(s.Backends) != 2 || s.Backends[1] != (split.Backend{Service: "web-v2", Weight: 10}) {
+	if code != cli.ExitOK || json.Unmarshal([]byte(out), &s) != nil || s.Router != split.KindGateway || len(s.Backends) != 2 || s.Backends[1] != (split.Backend{Service: "web-v2", Weight: 10}) {
 		t.Fatalf("get -o json: exit %d, %s", code, out)
 	}
 	code, out, _ = run("split", "get", "web-svc")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Errorf("get: exit %d", code)
 	}
 	for _, want := range []string{"ROUTER  gateway", "web-v1   90      90%", "web-v2   10      10%", "web-svc-split  0     PathPrefix /  web-v1=90 web-v2=10"} {
@@ -84,7 +91,7 @@ func TestSplitCommands(t *testing.T) {
 	before := rv()
 	for _, mode := range []string{"client", "server"} {
 		code, out, errOut = run("split", "set", "web-svc", "web-v1=50", "web-v2=50", "--dry-run="+mode)
-		if code != ExitOK || !strings.Contains(out, "web-v1=90 web-v2=10 -> web-v1=50 web-v2=50") || !strings.Contains(out, "dry run: "+mode+", nothing written") {
+		if code != cli.ExitOK || !strings.Contains(out, "web-v1=90 web-v2=10 -> web-v1=50 web-v2=50") || !strings.Contains(out, "dry run: "+mode+", nothing written") {
 			t.Errorf("dry run %s: exit %d\n%s%s", mode, code, out, errOut)
 		}
 	}
@@ -93,12 +100,12 @@ func TestSplitCommands(t *testing.T) {
 	}
 
 	code, out, errOut = run("split", "ab", "web-svc", "--header", "x-canary=true", "--to", "web-v2")
-	if code != ExitOK || !strings.Contains(out, "rule 1 (PathPrefix /, header x-canary=true): web-v1=90 web-v2=10 -> web-v2=1") {
+	if code != cli.ExitOK || !strings.Contains(out, "rule 1 (PathPrefix /, header x-canary=true): web-v1=90 web-v2=10 -> web-v2=1") {
 		t.Errorf("ab: exit %d\n%s%s", code, out, errOut)
 	}
 
 	code, out, errOut = run("split", "ab", "web-svc", "--clear")
-	if code != ExitOK || !strings.Contains(out, "rule 1 (PathPrefix /, header x-canary=true): removed (was web-v2=1)") {
+	if code != cli.ExitOK || !strings.Contains(out, "rule 1 (PathPrefix /, header x-canary=true): removed (was web-v2=1)") {
 		t.Errorf("ab --clear: exit %d\n%s%s", code, out, errOut)
 	}
 
@@ -108,19 +115,19 @@ func TestSplitCommands(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown apex", []string{"split", "set", "nope", "web-v1=1"}, ExitUsage, "apex Service " + ns + "/nope not found"},
-		{"unknown backend", []string{"split", "set", "web-svc", "web-v9=1"}, ExitUsage, "backend Service " + ns + "/web-v9 not found"},
-		{"port mismatch", []string{"split", "set", "web-svc", "web-v1=1", "web-v3=1"}, ExitUsage, "does not expose port 8080/TCP"},
-		{"not a number", []string{"split", "set", "web-svc", "web-v1=90", "web-v2=abc"}, ExitUsage, `weight "abc" of web-v2 is not a whole number`},
-		{"all zero", []string{"split", "set", "web-svc", "web-v1=0", "web-v2=0"}, ExitUsage, "all weights are 0"},
-		{"unsupported smi version", []string{"split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha4"}, ExitUsage, "TrafficSplit v1alpha4 has no Linkerd support"},
-		{"unknown router", []string{"split", "set", "web-svc", "web-v1=1", "--router", "istio"}, ExitUsage, `unknown router "istio"`},
-		{"bad dry run", []string{"split", "set", "web-svc", "web-v1=1", "--dry-run=maybe"}, ExitUsage, "invalid --dry-run"},
-		{"ab through smi", []string{"split", "ab", "web-svc", "--header", "x=1", "--to", "web-v2", "--router", "smi"}, ExitUsage, "a TrafficSplit cannot match headers"},
-		{"ab without header", []string{"split", "ab", "web-svc", "--to", "web-v2"}, ExitUsage, "pass --header NAME=VALUE and --to SERVICE, or --clear"},
-		{"ab clear with header", []string{"split", "ab", "web-svc", "--clear", "--header", "x=1"}, ExitUsage, "--clear takes no --header"},
-		{"ab bad header", []string{"split", "ab", "web-svc", "--header", "x-canary", "--to", "web-v2"}, ExitUsage, "not NAME=VALUE"},
-		{"no backends", []string{"split", "set", "web-svc"}, ExitUsage, "requires at least 2 arg(s)"},
+		{"unknown apex", []string{"split", "set", "nope", "web-v1=1"}, cli.ExitUsage, "apex Service " + ns + "/nope not found"},
+		{"unknown backend", []string{"split", "set", "web-svc", "web-v9=1"}, cli.ExitUsage, "backend Service " + ns + "/web-v9 not found"},
+		{"port mismatch", []string{"split", "set", "web-svc", "web-v1=1", "web-v3=1"}, cli.ExitUsage, "does not expose port 8080/TCP"},
+		{"not a number", []string{"split", "set", "web-svc", "web-v1=90", "web-v2=abc"}, cli.ExitUsage, `weight "abc" of web-v2 is not a whole number`},
+		{"all zero", []string{"split", "set", "web-svc", "web-v1=0", "web-v2=0"}, cli.ExitUsage, "all weights are 0"},
+		{"unsupported smi version", []string{"split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha4"}, cli.ExitUsage, "TrafficSplit v1alpha4 has no Linkerd support"},
+		{"unknown router", []string{"split", "set", "web-svc", "web-v1=1", "--router", "istio"}, cli.ExitUsage, `unknown router "istio"`},
+		{"bad dry run", []string{"split", "set", "web-svc", "web-v1=1", "--dry-run=maybe"}, cli.ExitUsage, "invalid --dry-run"},
+		{"ab through smi", []string{"split", "ab", "web-svc", "--header", "x=1", "--to", "web-v2", "--router", "smi"}, cli.ExitUsage, "a TrafficSplit cannot match headers"},
+		{"ab without header", []string{"split", "ab", "web-svc", "--to", "web-v2"}, cli.ExitUsage, "pass --header NAME=VALUE and --to SERVICE, or --clear"},
+		{"ab clear with header", []string{"split", "ab", "web-svc", "--clear", "--header", "x=1"}, cli.ExitUsage, "--clear takes no --header"},
+		{"ab bad header", []string{"split", "ab", "web-svc", "--header", "x-canary", "--to", "web-v2"}, cli.ExitUsage, "not NAME=VALUE"},
+		{"no backends", []string{"split", "set", "web-svc"}, cli.ExitUsage, "requires at least 2 arg(s)"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,15 +147,15 @@ func TestSplitCommands(t *testing.T) {
 
 	// A TrafficSplit next to the HTTPRoute: auto refuses to guess (exit 1), naming both.
 	code, _, errOut = run("split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha2")
-	if code != ExitOK || !strings.Contains(errOut, "warning: Service "+ns+"/web-svc is also steered by gateway (HTTPRoute") {
+	if code != cli.ExitOK || !strings.Contains(errOut, "warning: Service "+ns+"/web-svc is also steered by gateway (HTTPRoute") {
 		t.Fatalf("set through smi next to HTTPRoutes: exit %d, stderr %q", code, errOut)
 	}
 	code, _, errOut = run("split", "get", "web-svc")
-	if code != ExitError || !strings.Contains(errOut, "steered by gateway and smi at once") {
+	if code != cli.ExitError || !strings.Contains(errOut, "steered by gateway and smi at once") {
 		t.Errorf("both steering: exit %d, stderr %q", code, errOut)
 	}
 	code, out, _ = run("split", "get", "web-svc", "--router", "smi", "-o", "yaml")
-	if code != ExitOK || !strings.Contains(out, "router: smi") || !strings.Contains(out, "service: web-v1") {
+	if code != cli.ExitOK || !strings.Contains(out, "router: smi") || !strings.Contains(out, "service: web-v1") {
 		t.Errorf("get --router smi -o yaml: exit %d\n%s", code, out)
 	}
 }
@@ -176,7 +183,7 @@ func TestSplitPerRouteHTTPRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runCLI(t, "split", "set", "web-svc", "web-v1=75", "web-v2=25", "--kubeconfig", env.Kubeconfig, "-n", ns)
-	if code != ExitOK || strings.Count(out, "web-svc-routes rule") != 3 || strings.Contains(out, "created") {
+	if code != cli.ExitOK || strings.Count(out, "web-svc-routes rule") != 3 || strings.Contains(out, "created") {
 		t.Fatalf("set: exit %d\n%s%s", code, out, errOut)
 	}
 	got, err := res.Get(context.Background(), "web-svc-routes", metav1.GetOptions{})
@@ -228,29 +235,8 @@ current-context: bare
 	} {
 		t.Run(tt.router, func(t *testing.T) {
 			code, _, errOut := runCLI(t, "split", "set", "web-svc", "web-v1=1", "--router", tt.router, "--kubeconfig", kubeconfig, "-n", "web")
-			if code != ExitError || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+			if code != cli.ExitError || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
 				t.Errorf("exit %d, stderr %q, want one line with %q", code, errOut, tt.want)
-			}
-		})
-	}
-}
-
-func TestSplitErrorExitCodes(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"invalid input", fmt.Errorf("x: %w", split.ErrInvalid), ExitUsage},
-		{"weights changed", &split.WeightsChangedError{Object: "TrafficSplit web/s", Rule: -1}, ExitError},
-		{"ambiguous", fmt.Errorf("%w: both", split.ErrAmbiguous), ExitError},
-		{"not installed", fmt.Errorf("%w: install", split.ErrNotServed), ExitError},
-		{"not split yet", fmt.Errorf("%w: nothing", split.ErrNotFound), ExitError},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := exitCode(splitError(tt.err)); got != tt.want {
-				t.Errorf("exit code = %d, want %d", got, tt.want)
 			}
 		})
 	}
