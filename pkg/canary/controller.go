@@ -12,17 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/metrics"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
-// The controller finds Canary specs in ConfigMaps labelled LabelSpec=true, under the key
-// SpecKey. Canary specs are plain files for `canary run`; a ConfigMap carries the same file to
-// the controller without a CRD to install.
-const (
-	LabelSpec = "trafficctl.dev/canary-spec"
-	SpecKey   = "canary.yaml"
-)
+// SpecKey is the ConfigMap key of the Canary spec. The controller finds Canary specs in
+// ConfigMaps labelled kube.LabelCanarySpec=true, under SpecKey. Canary specs are plain files for
+// `canary run`; a ConfigMap carries the same file to the controller without a CRD to install.
+const SpecKey = "canary.yaml"
 
 // Controller runs the engine for every Canary spec ConfigMap in a namespace (or all).
 type Controller struct {
@@ -73,7 +71,7 @@ func (c *Controller) printf(format string, args ...any) {
 }
 
 func (c *Controller) sync(ctx context.Context) error {
-	l, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelSpec + "=true"})
+	l, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelCanarySpec + "=true"})
 	if err != nil {
 		return fmt.Errorf("list Canary spec ConfigMaps: %w", err)
 	}

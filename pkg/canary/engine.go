@@ -403,12 +403,12 @@ func (e *Engine) event(ctx context.Context, ns string, c *Canary, st *State, rea
 func emitEvent(ctx context.Context, k kubernetes.Interface, ns, apex, reason, typ, msg, actor string) {
 	now := metav1.Now()
 	ev := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{GenerateName: StateName(apex) + ".", Namespace: ns, Labels: map[string]string{LabelApex: apex}},
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: StateName(apex) + ".", Namespace: ns, Labels: map[string]string{kube.LabelCanaryApex: apex}},
 		InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: StateName(apex)},
 		Reason:         reason, Message: truncate(msg, 1000), Type: typ,
 		Source:         corev1.EventSource{Component: "trafficctl-canary"},
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		ReportingController: "trafficctl.dev/canary", ReportingInstance: truncate(actor, 128),
+		ReportingController: kube.ReportingController, ReportingInstance: truncate(actor, 128),
 	}
 	// Best effort: the audit log already holds the decision.
 	_, _ = k.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{FieldManager: kube.FieldManager})

@@ -35,9 +35,6 @@ const (
 	keyState = "state.json"
 	keySpec  = "spec.json"
 	keyLog   = "log.jsonl"
-	// LabelApex marks trafficctl's canary ConfigMaps with their apex Service.
-	LabelApex    = "trafficctl.dev/canary-apex"
-	labelManaged = "app.kubernetes.io/managed-by"
 )
 
 // SegmentLimit is the size at which the current log segment is sealed into its own ConfigMap.
@@ -242,7 +239,7 @@ func (s *Store) sealIfFull(ctx context.Context, apex string, r *Record) error {
 	name := segmentName(apex, n)
 	immutable := true
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{LabelApex: apex, labelManaged: kube.FieldManager}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{kube.LabelCanaryApex: apex, kube.LabelManagedBy: kube.ManagedBy}},
 		Data:       map[string]string{keyLog: r.log},
 		Immutable:  &immutable,
 	}
@@ -291,7 +288,7 @@ func (r *Record) configMap(ns, name, apex string) (*corev1.ConfigMap, error) {
 		return nil, fmt.Errorf("encode spec: %w", err)
 	}
 	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelApex: apex, labelManaged: kube.FieldManager}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{kube.LabelCanaryApex: apex, kube.LabelManagedBy: kube.ManagedBy}},
 		Data:       map[string]string{keyState: string(st), keySpec: string(spec), keyLog: r.log},
 	}, nil
 }

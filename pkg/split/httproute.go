@@ -21,10 +21,6 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
-// AnnotationHeader is set by SetHeaderRoute on each HTTPRoute it changes to the name of the
-// header its A/B rules match. It lets later calls tell those rules apart from the weighted ones.
-const AnnotationHeader = "split.trafficctl.io/header"
-
 // maxRules is the CRDs' limit on rules per HTTPRoute (both Gateway API and Linkerd).
 const maxRules = 16
 
@@ -116,7 +112,7 @@ func (h *httpRoutes) Get(ctx context.Context, ns, apex string) (*Split, error) {
 	s := &Split{Router: h.kind, Namespace: ns, Apex: apex, Uniform: true}
 	first := true
 	for _, route := range routes {
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		for i, rule := range rules(route) {
 			rs := RuleSplit{Object: h.describe(ns, route.GetName()), Rule: i, Match: matchString(rule), Backends: ruleBackends(rule)}
 			if hm, ok := headerRule(rule, header); ok {
@@ -148,7 +144,7 @@ func (h *httpRoutes) SetWeights(ctx context.Context, ns, apex string, bs []Backe
 		if err != nil {
 			return err
 		}
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		rs := rules(route)
 		for _, rule := range rs {
 			if _, ok := headerRule(rule, header); !ok {
@@ -175,7 +171,7 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 		if err != nil {
 			return err
 		}
-		old := route.GetAnnotations()[AnnotationHeader]
+		old := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		var out []map[string]any
 		for _, rule := range rules(route) {
 			if _, ok := headerRule(rule, old); ok {
@@ -186,12 +182,7 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 		if len(out) > maxRules {
 			return fmt.Errorf("%w: %s would need %d rules with the header rules, over the limit of %d: split its routes over more HTTPRoutes", ErrInvalid, desc, len(out), maxRules)
 		}
-		ann := route.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[AnnotationHeader] = match.Name
-		route.SetAnnotations(ann)
+		route.SetAnnotations(kube.Set(route.GetAnnotations(), kube.AnnotationSplitHeader, match.Name))
 		return setRules(route, out)
 	}
 	return h.write(ctx, ns, apexSvc, opts, true, edit)
@@ -205,7 +196,7 @@ func (h *httpRoutes) ClearHeaderRoute(ctx context.Context, ns, apex string, opts
 	}
 	edit := func(route *unstructured.Unstructured) error {
 		ann := route.GetAnnotations()
-		header, ok := ann[AnnotationHeader]
+		header, ok := kube.Get(ann, kube.AnnotationSplitHeader)
 		if !ok {
 			return nil
 		}
@@ -213,7 +204,7 @@ func (h *httpRoutes) ClearHeaderRoute(ctx context.Context, ns, apex string, opts
 			_, isHeader := headerRule(r, header)
 			return isHeader
 		})
-		delete(ann, AnnotationHeader)
+		kube.Delete(ann, kube.AnnotationSplitHeader)
 		route.SetAnnotations(ann)
 		return setRules(route, kept)
 	}
@@ -382,13 +373,10 @@ func (h *httpRoutes) rollback(ctx context.Context, done []routeWrite, cause erro
 				origRules, _, _ := unstructured.NestedFieldCopy(w.orig.Object, "spec", "rules")
 				_ = unstructured.SetNestedField(cur.Object, origRules, "spec", "rules")
 				ann := cur.GetAnnotations()
-				if ann == nil {
-					ann = map[string]string{}
-				}
-				if v, ok := w.orig.GetAnnotations()[AnnotationHeader]; ok {
-					ann[AnnotationHeader] = v
+				if v, ok := kube.Get(w.orig.GetAnnotations(), kube.AnnotationSplitHeader); ok {
+					ann = kube.Set(ann, kube.AnnotationSplitHeader, v)
 				} else {
-					delete(ann, AnnotationHeader)
+					kube.Delete(ann, kube.AnnotationSplitHeader)
 				}
 				cur.SetAnnotations(ann)
 				_, err = ri.Update(ctx, cur, metav1.UpdateOptions{FieldManager: kube.FieldManager})
@@ -421,7 +409,7 @@ func (h *httpRoutes) changes(writes []routeWrite) []Change {
 			}
 			if !ok && w.orig != nil {
 				// A new rule (an A/B twin): before, its requests followed the rule it copies.
-				prev = before[matchKey(baseRule(rule, w.next.GetAnnotations()[AnnotationHeader]))]
+				prev = before[matchKey(baseRule(rule, kube.Value(w.next.GetAnnotations(), kube.AnnotationSplitHeader)))]
 			}
 			c.Before = prev
 			out = append(out, c)
@@ -479,7 +467,7 @@ func (h *httpRoutes) catchAllRoute(apexSvc *corev1.Service, port int64) *unstruc
 	route.SetGroupVersionKind(h.gvk)
 	route.SetNamespace(apexSvc.Namespace)
 	route.SetName(name)
-	route.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "trafficctl"})
+	route.SetLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})
 	return route
 }
 
@@ -487,7 +475,7 @@ func (h *httpRoutes) catchAllRoute(apexSvc *corev1.Service, port int64) *unstruc
 func uncoveredPorts(routes []*unstructured.Unstructured, apexSvc *corev1.Service) []int64 {
 	covered := map[int64]bool{}
 	for _, route := range routes {
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		if !slices.ContainsFunc(rules(route), func(r map[string]any) bool {
 			_, isHeader := headerRule(r, header)
 			return !isHeader && catchAll(r)
