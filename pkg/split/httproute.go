@@ -17,15 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
 // maxRules is the CRDs' limit on rules per HTTPRoute (both Gateway API and Linkerd).
 const maxRules = 16
-
-// conflictRetries bounds re-reads after an update conflict that left the weights alone.
-const conflictRetries = 5
 
 // httpRoutes is the machinery the Gateway API and Linkerd policy routers share: for what
 // trafficctl touches (parentRefs, rules[].matches, rules[].backendRefs) both HTTPRoutes have the
@@ -312,28 +310,31 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 // moved since the first read and force is off. dryRun is passed on to the update.
 func (h *httpRoutes) retry(ctx context.Context, w routeWrite, force bool, edit func(*unstructured.Unstructured) error, dryRun []string) (routeWrite, *unstructured.Unstructured, error) {
 	desc := h.describe(w.orig.GetNamespace(), w.orig.GetName())
-	for range conflictRetries {
+	var out *unstructured.Unstructured
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		fresh, err := h.resource(w.orig.GetNamespace()).Get(ctx, w.orig.GetName(), metav1.GetOptions{})
 		if err != nil {
-			return w, nil, fmt.Errorf("re-read %s after a conflict: %w", desc, err)
+			return fmt.Errorf("re-read %s after a conflict: %w", desc, err)
 		}
 		if moved := weightsMoved(w.orig, fresh, desc); moved != nil && !force {
-			return w, nil, moved
+			return moved
 		}
 		next := fresh.DeepCopy()
 		if err := edit(next); err != nil {
-			return w, nil, err
+			return err
 		}
 		w = routeWrite{orig: fresh, next: next}
 		if equality.Semantic.DeepEqual(fresh.Object, next.Object) {
-			return w, fresh, nil
+			out = fresh
+			return nil
 		}
-		out, err := h.send(ctx, w, dryRun)
-		if !apierrors.IsConflict(err) {
-			return w, out, err
-		}
+		out, err = h.send(ctx, w, dryRun)
+		return err
+	})
+	if err != nil {
+		return w, nil, stillConflicting(desc, err)
 	}
-	return w, nil, fmt.Errorf("update %s: still conflicting after %d re-reads: another writer keeps changing it; try again", desc, conflictRetries)
+	return w, out, nil
 }
 
 // send creates or updates one route with trafficctl's field manager and strict validation.
