@@ -40,6 +40,7 @@ type Controller struct {
 	running map[string]bool
 	wg      sync.WaitGroup
 	invalid map[string]string
+	events  *eventRecorder
 }
 
 // Run syncs until ctx ends, then waits for the running rollouts to stop. A stopped rollout is
@@ -49,6 +50,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.Resync = 5 * time.Second
 	}
 	c.running, c.invalid = map[string]bool{}, map[string]string{}
+	c.events = newEventRecorder(c.Kube, c.Actor)
+	defer c.events.close()
 	defer c.wg.Wait()
 	t := time.NewTicker(c.Resync)
 	defer t.Stop()
@@ -83,7 +86,7 @@ func (c *Controller) sync(ctx context.Context) error {
 			if c.invalid[key] != err.Error() {
 				c.invalid[key] = err.Error()
 				c.printf("%s: %v", key, err)
-				emitEvent(ctx, c.Kube, cm.Namespace, cm.Name, "InvalidSpec", corev1.EventTypeWarning, err.Error(), c.Actor)
+				c.events.emit(cm.Namespace, cm.Name, "InvalidSpec", corev1.EventTypeWarning, err.Error())
 			}
 			continue
 		}

@@ -145,7 +145,7 @@ func TestE2EDeployManifestsAndRBAC(t *testing.T) {
 	if !strings.HasPrefix(h[0].Actor, controllerSA+" via trafficctl canary controller") {
 		t.Errorf("audit actor %q: the SelfSubjectReview was not allowed", h[0].Actor)
 	}
-	evs, err := w.cl.Kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelCanaryApex + "=" + apex})
+	evs, err := w.cl.Kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + canary.StateName(apex)})
 	if err != nil || len(evs.Items) == 0 {
 		t.Errorf("no Events recorded by the ServiceAccount: %v", err)
 	}

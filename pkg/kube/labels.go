@@ -11,7 +11,8 @@ const (
 	// Domain is the DNS domain of every trafficctl label, annotation and API group.
 	Domain = "trafficctl.dev"
 
-	// LabelCanaryApex marks trafficctl's canary ConfigMaps and Events with their apex Service.
+	// LabelCanaryApex marks trafficctl's canary ConfigMaps with their apex Service (and annotates
+	// the canary Events).
 	LabelCanaryApex = Domain + "/canary-apex"
 	// LabelCanarySpec marks the ConfigMaps (value "true") whose Canary spec the controller runs.
 	LabelCanarySpec = Domain + "/canary-spec"
