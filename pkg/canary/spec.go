@@ -255,24 +255,14 @@ func (e *fieldErrors) add(path, format string, args ...any) {
 	*e = append(*e, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// dns1035 checks a required Service or object name.
-func (e *fieldErrors) dns1035(path, v string) {
+// name checks a required name with one of apimachinery's validation functions:
+// validation.IsDNS1035Label for Services and the Canary, IsDNS1123Subdomain for Deployments.
+func (e *fieldErrors) name(path, v string, valid func(string) []string) {
 	if v == "" {
 		e.add(path, "required")
 		return
 	}
-	if msgs := validation.IsDNS1035Label(v); len(msgs) > 0 {
-		e.add(path, "%q is not a valid name: %s", v, msgs[0])
-	}
-}
-
-// dns1123Subdomain checks a required Deployment name.
-func (e *fieldErrors) dns1123Subdomain(path, v string) {
-	if v == "" {
-		e.add(path, "required")
-		return
-	}
-	if msgs := validation.IsDNS1123Subdomain(v); len(msgs) > 0 {
+	if msgs := valid(v); len(msgs) > 0 {
 		e.add(path, "%q is not a valid name: %s", v, msgs[0])
 	}
 }
@@ -285,7 +275,7 @@ func (c *Canary) validateMeta(errs *fieldErrors) {
 	if c.Kind != Kind {
 		errs.add("kind", "must be %s, got %q", Kind, c.Kind)
 	}
-	errs.dns1035("metadata.name", c.Metadata.Name)
+	errs.name("metadata.name", c.Metadata.Name, validation.IsDNS1035Label)
 	if c.Metadata.Namespace != "" {
 		if msgs := validation.IsDNS1123Label(c.Metadata.Namespace); len(msgs) > 0 {
 			errs.add("metadata.namespace", "%q is not a valid namespace: %s", c.Metadata.Namespace, msgs[0])
@@ -295,11 +285,11 @@ func (c *Canary) validateMeta(errs *fieldErrors) {
 
 // validateTargets checks the apex, stable and canary Services and Deployments, and the router.
 func (s *Spec) validateTargets(errs *fieldErrors) {
-	errs.dns1035("spec.apex", s.Apex)
-	errs.dns1035("spec.stable.service", s.Stable.Service)
-	errs.dns1035("spec.canary.service", s.Canary.Service)
-	errs.dns1123Subdomain("spec.stable.deployment", s.Stable.Deployment)
-	errs.dns1123Subdomain("spec.canary.deployment", s.Canary.Deployment)
+	errs.name("spec.apex", s.Apex, validation.IsDNS1035Label)
+	errs.name("spec.stable.service", s.Stable.Service, validation.IsDNS1035Label)
+	errs.name("spec.canary.service", s.Canary.Service, validation.IsDNS1035Label)
+	errs.name("spec.stable.deployment", s.Stable.Deployment, validation.IsDNS1123Subdomain)
+	errs.name("spec.canary.deployment", s.Canary.Deployment, validation.IsDNS1123Subdomain)
 	if s.Stable.Service != "" && s.Stable.Service == s.Canary.Service {
 		errs.add("spec.canary.service", "must differ from spec.stable.service")
 	}
