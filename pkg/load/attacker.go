@@ -3,6 +3,13 @@
 // to leave so latency can be measured from the intended send time (coordinated omission
 // corrected), a fixed-size connection pool, and summaries kept in histograms so memory stays
 // flat however long a run lasts.
+//
+// Requests go out through a Transport chosen per target when an attack starts (transport.go).
+// Two pieces stay hand-written because vegeta's attacker cannot provide them: the scheduler
+// (vegeta stamps a result with its send time, not the time it was due), and the raw HTTP/1.1
+// transport (rawhttp.go), which skips net/http's per-request goroutine hand-offs so that a
+// 2-core machine can generate twice the rate on loopback; net/http serves every case the raw
+// path does not cover.
 package load
 
 import (
