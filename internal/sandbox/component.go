@@ -130,12 +130,17 @@ func serveGRPC(ctx context.Context, spec ComponentSpec) error {
 }
 
 func serveWeb(ctx context.Context, spec ComponentSpec) error {
-	emoji, err := demoapp.Dial(spec.Emoji)
+	tr, err := startTracer(ctx, spec)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracer(tr)
+	emoji, err := demoapp.Dial(spec.Emoji, tr)
 	if err != nil {
 		return err
 	}
 	defer emoji.Close()
-	voting, err := demoapp.Dial(spec.Voting)
+	voting, err := demoapp.Dial(spec.Voting, tr)
 	if err != nil {
 		return err
 	}
@@ -144,12 +149,6 @@ func serveWeb(ctx context.Context, spec ComponentSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", spec.Name, err)
 	}
-	tr, err := startTracer(ctx, spec)
-	if err != nil {
-		l.Close()
-		return err
-	}
-	defer shutdownTracer(tr)
 	web := demoapp.NewWeb(emoji, voting, demoapp.NewKnobs(spec.Behaviour), spec.Version, spec.Name)
 	traced := tracing.New(tracing.WithTracer(tr)).Handler(web)
 	return serveHTTP(ctx, spec, []net.Listener{l}, []http.Handler{traced})

@@ -178,114 +178,151 @@ func Observe(ctx context.Context, p metrics.Provider, c *Canary, ns string, wind
 // judged bad on fewer than MinSamples requests in the step, and never passes a step on fewer
 // than the spec's minRequests.
 func Judge(c *Canary, o Observation, baseline, prior Evidence) Result {
-	var r Result
-	worst := VerdictPass
-	rank := map[Verdict]int{VerdictPass: 0, VerdictPending: 1, VerdictNoData: 2, VerdictBackendDown: 3, VerdictBad: 4}
-	note := func(ch Check) {
-		r.Checks = append(r.Checks, ch)
-		if rank[ch.Verdict] > rank[worst] {
-			worst = ch.Verdict
-			r.Reason = ch.Metric + ": " + ch.Detail
+	j := &judgement{c: c, o: o, worst: VerdictPass}
+	j.counts(baseline)
+	for _, m := range c.Spec.Metrics {
+		switch m.Type {
+		case MetricSuccessRate:
+			if j.countsOK {
+				j.successRate(m, prior)
+			}
+		case MetricLatency:
+			j.latency(m)
+		case MetricCustom:
+			j.custom(m)
 		}
 	}
+	j.r.Verdict = j.worst
+	if j.worst == VerdictPass {
+		j.r.Reason = fmt.Sprintf("all checks passed over %.0f canary requests", j.canN)
+	}
+	return j.r
+}
 
-	// Request counts gate everything else: without canary traffic there is nothing to judge.
+// verdictRank orders verdicts by precedence: the worst check decides the step.
+var verdictRank = map[Verdict]int{VerdictPass: 0, VerdictPending: 1, VerdictNoData: 2, VerdictBackendDown: 3, VerdictBad: 4}
+
+// judgement is Judge in progress: the result so far, its worst verdict, and the step's canary
+// request count that every metric's check weighs.
+type judgement struct {
+	c     *Canary
+	o     Observation
+	r     Result
+	worst Verdict
+	// canN is the canary requests in the step; countsOK tells whether the counters were read
+	// and the canary had traffic.
+	canN     float64
+	countsOK bool
+}
+
+// note adds a check; the worst check so far gives the result its reason.
+func (j *judgement) note(ch Check) {
+	j.r.Checks = append(j.r.Checks, ch)
+	if verdictRank[ch.Verdict] > verdictRank[j.worst] {
+		j.worst = ch.Verdict
+		j.r.Reason = ch.Metric + ": " + ch.Detail
+	}
+}
+
+// counts reads the request counters, which gate everything else: without canary traffic there
+// is nothing to judge.
+func (j *judgement) counts(baseline Evidence) {
+	o := j.o
 	totals, countsOK := o.Totals()
 	for _, rd := range []struct {
 		name string
 		r    Reading
 	}{{"canary requests", o.CanaryRequests}, {"canary failures", o.CanaryFailures}, {"stable requests", o.StableRequests}, {"stable failures", o.StableFailures}} {
 		if rd.r.Err != nil && !isNoData(rd.r.Err) {
-			note(Check{Metric: rd.name, Query: rd.r.Query, Threshold: "a value", Verdict: errVerdict(rd.r.Err), Detail: rd.r.Err.Error()})
+			j.note(Check{Metric: rd.name, Query: rd.r.Query, Threshold: "a value", Verdict: errVerdict(rd.r.Err), Detail: rd.r.Err.Error()})
 		}
 	}
-	canN := 0.0
 	if countsOK {
-		r.Totals = totals
-		r.Step = totals.Since(baseline)
-		canN = r.Step.Canary.Requests
-		if canN <= 0 {
-			note(Check{Metric: "canary requests", Query: o.CanaryRequests.Query, Value: ptr(canN), Threshold: ">= 1", Verdict: VerdictNoData,
+		j.r.Totals = totals
+		j.r.Step = totals.Since(baseline)
+		j.canN = j.r.Step.Canary.Requests
+		if j.canN <= 0 {
+			j.note(Check{Metric: "canary requests", Query: o.CanaryRequests.Query, Value: ptr(j.canN), Threshold: ">= 1", Verdict: VerdictNoData,
 				Detail: "the canary received no requests since the step started"})
 			countsOK = false
 		}
 	}
+	j.countsOK = countsOK
+}
 
-	for _, m := range c.Spec.Metrics {
-		switch m.Type {
-		case MetricSuccessRate:
-			if !countsOK {
-				continue
-			}
-			total := prior.Add(r.Step)
-			t := NewTest(*m.Min, total.Stable)
-			r.LLR = t.LLR(total.Canary)
-			sr := 100 * (1 - safeDiv(r.Step.Canary.Failures, canN))
-			ch := Check{Metric: m.Name, Query: o.CanaryFailures.Query, Value: ptr(sr),
-				Threshold: fmt.Sprintf(">= %g%% and not worse than stable (SPRT p0=%.4f p1=%.4f, LLR %.2f < %.2f)", *m.Min, t.P0, t.P1, r.LLR, t.Upper()),
-				Verdict:   VerdictPass}
-			switch {
-			case r.LLR >= t.Upper() && canN >= MinSamples:
-				ch.Verdict = VerdictBad
-				ch.Detail = fmt.Sprintf("canary failed %.0f of %.0f requests (%.2f%% success) vs stable %.2f%%: error rate above %.2f%% with %.1f%% confidence",
-					total.Canary.Failures, total.Canary.Requests, 100*(1-safeDiv(total.Canary.Failures, total.Canary.Requests)),
-					100*(1-safeDiv(total.Stable.Failures, total.Stable.Requests)), 100*t.P1, 100*(1-DefaultAlpha))
-			case canN < float64(c.Spec.MinRequests):
-				ch.Verdict = VerdictPending
-				ch.Detail = fmt.Sprintf("%.0f of %d canary requests needed this step", canN, c.Spec.MinRequests)
-			default:
-				ch.Detail = fmt.Sprintf("%.2f%% success over %.0f canary requests", sr, canN)
-			}
-			note(ch)
-		case MetricLatency:
-			rc := o.Canary[m.Name]
-			if rc.Err != nil {
-				note(Check{Metric: m.Name, Query: rc.Query, Threshold: latencyThreshold(m), Verdict: errVerdict(rc.Err), Detail: rc.Err.Error()})
-				continue
-			}
-			ch := Check{Metric: m.Name, Query: rc.Query, Value: ptr(rc.Value), Threshold: latencyThreshold(m), Verdict: VerdictPass,
-				Detail: fmt.Sprintf("p%g %.1f ms", 100*m.Quantile, rc.Value)}
-			if m.Max != nil && rc.Value > *m.Max {
-				ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("p%g %.1f ms above %g ms", 100*m.Quantile, rc.Value, *m.Max)
-			}
-			if m.MaxRatio != 0 && ch.Verdict == VerdictPass {
-				rs := o.Stable[m.Name]
-				switch {
-				case rs.Err != nil:
-					ch.Verdict, ch.Detail = errVerdict(rs.Err), "stable: "+rs.Err.Error()
-				case rc.Value > rs.Value*m.MaxRatio:
-					ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("p%g %.1f ms is %.2fx stable's %.1f ms (max %gx)", 100*m.Quantile, rc.Value, rc.Value/rs.Value, rs.Value, m.MaxRatio)
-				default:
-					ch.Detail += fmt.Sprintf(", stable %.1f ms", rs.Value)
-				}
-			}
-			if ch.Verdict == VerdictBad && canN < MinSamples {
-				// A handful of slow requests is not a regression yet.
-				ch.Verdict, ch.Detail = VerdictPending, ch.Detail+fmt.Sprintf(" (only %.0f canary requests: waiting for %g)", canN, MinSamples)
-			}
-			note(ch)
-		case MetricCustom:
-			rc := o.Canary[m.Name]
-			th := boundsThreshold(m)
-			if rc.Err != nil {
-				note(Check{Metric: m.Name, Query: rc.Query, Threshold: th, Verdict: errVerdict(rc.Err), Detail: rc.Err.Error()})
-				continue
-			}
-			ch := Check{Metric: m.Name, Query: rc.Query, Value: ptr(rc.Value), Threshold: th, Verdict: VerdictPass, Detail: fmt.Sprintf("%g", rc.Value)}
-			if (m.Min != nil && rc.Value < *m.Min) || (m.Max != nil && rc.Value > *m.Max) {
-				ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("%g outside %s", rc.Value, th)
-				if canN < MinSamples {
-					ch.Verdict, ch.Detail = VerdictPending, ch.Detail+fmt.Sprintf(" (only %.0f canary requests: waiting for %g)", canN, MinSamples)
-				}
-			}
-			note(ch)
+// successRate runs the sequential test on prior plus this step's evidence.
+func (j *judgement) successRate(m Metric, prior Evidence) {
+	r, canN := &j.r, j.canN
+	total := prior.Add(r.Step)
+	t := NewTest(*m.Min, total.Stable)
+	r.LLR = t.LLR(total.Canary)
+	sr := 100 * (1 - safeDiv(r.Step.Canary.Failures, canN))
+	ch := Check{Metric: m.Name, Query: j.o.CanaryFailures.Query, Value: ptr(sr),
+		Threshold: fmt.Sprintf(">= %g%% and not worse than stable (SPRT p0=%.4f p1=%.4f, LLR %.2f < %.2f)", *m.Min, t.P0, t.P1, r.LLR, t.Upper()),
+		Verdict:   VerdictPass}
+	switch {
+	case r.LLR >= t.Upper() && canN >= MinSamples:
+		ch.Verdict = VerdictBad
+		ch.Detail = fmt.Sprintf("canary failed %.0f of %.0f requests (%.2f%% success) vs stable %.2f%%: error rate above %.2f%% with %.1f%% confidence",
+			total.Canary.Failures, total.Canary.Requests, 100*(1-safeDiv(total.Canary.Failures, total.Canary.Requests)),
+			100*(1-safeDiv(total.Stable.Failures, total.Stable.Requests)), 100*t.P1, 100*(1-DefaultAlpha))
+	case canN < float64(j.c.Spec.MinRequests):
+		ch.Verdict = VerdictPending
+		ch.Detail = fmt.Sprintf("%.0f of %d canary requests needed this step", canN, j.c.Spec.MinRequests)
+	default:
+		ch.Detail = fmt.Sprintf("%.2f%% success over %.0f canary requests", sr, canN)
+	}
+	j.note(ch)
+}
+
+// latency checks the canary's quantile against max and against maxRatio times stable's.
+func (j *judgement) latency(m Metric) {
+	rc := j.o.Canary[m.Name]
+	if rc.Err != nil {
+		j.note(Check{Metric: m.Name, Query: rc.Query, Threshold: latencyThreshold(m), Verdict: errVerdict(rc.Err), Detail: rc.Err.Error()})
+		return
+	}
+	ch := Check{Metric: m.Name, Query: rc.Query, Value: ptr(rc.Value), Threshold: latencyThreshold(m), Verdict: VerdictPass,
+		Detail: fmt.Sprintf("p%g %.1f ms", 100*m.Quantile, rc.Value)}
+	if m.Max != nil && rc.Value > *m.Max {
+		ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("p%g %.1f ms above %g ms", 100*m.Quantile, rc.Value, *m.Max)
+	}
+	if m.MaxRatio != 0 && ch.Verdict == VerdictPass {
+		rs := j.o.Stable[m.Name]
+		switch {
+		case rs.Err != nil:
+			ch.Verdict, ch.Detail = errVerdict(rs.Err), "stable: "+rs.Err.Error()
+		case rc.Value > rs.Value*m.MaxRatio:
+			ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("p%g %.1f ms is %.2fx stable's %.1f ms (max %gx)", 100*m.Quantile, rc.Value, rc.Value/rs.Value, rs.Value, m.MaxRatio)
+		default:
+			ch.Detail += fmt.Sprintf(", stable %.1f ms", rs.Value)
 		}
 	}
-	r.Verdict = worst
-	if worst == VerdictPass {
-		r.Reason = fmt.Sprintf("all checks passed over %.0f canary requests", canN)
+	j.note(j.notYetBad(ch))
+}
+
+// custom checks a custom query's value against its bounds.
+func (j *judgement) custom(m Metric) {
+	rc := j.o.Canary[m.Name]
+	th := boundsThreshold(m)
+	if rc.Err != nil {
+		j.note(Check{Metric: m.Name, Query: rc.Query, Threshold: th, Verdict: errVerdict(rc.Err), Detail: rc.Err.Error()})
+		return
 	}
-	return r
+	ch := Check{Metric: m.Name, Query: rc.Query, Value: ptr(rc.Value), Threshold: th, Verdict: VerdictPass, Detail: fmt.Sprintf("%g", rc.Value)}
+	if (m.Min != nil && rc.Value < *m.Min) || (m.Max != nil && rc.Value > *m.Max) {
+		ch.Verdict, ch.Detail = VerdictBad, fmt.Sprintf("%g outside %s", rc.Value, th)
+	}
+	j.note(j.notYetBad(ch))
+}
+
+// notYetBad holds a bad check as pending while the step has fewer than MinSamples canary
+// requests: a handful of slow or odd requests is not a regression yet.
+func (j *judgement) notYetBad(ch Check) Check {
+	if ch.Verdict == VerdictBad && j.canN < MinSamples {
+		ch.Verdict, ch.Detail = VerdictPending, ch.Detail+fmt.Sprintf(" (only %.0f canary requests: waiting for %g)", j.canN, MinSamples)
+	}
+	return ch
 }
 
 func isNoData(err error) bool { return errors.Is(err, metrics.ErrNoData) }

@@ -53,7 +53,7 @@ func (ct *Control) Promote(ctx context.Context, apex string) (*Record, error) {
 		return ct.entry(r, "approve", fmt.Sprintf("gate at %d%% approved", st.Weight), st.Weight, st.Phase), nil
 	})
 	if err == nil {
-		emitEvent(ctx, ct.Store.kube, ct.Store.ns, apex, "Approved", corev1.EventTypeNormal, fmt.Sprintf("gate at %d%% approved by %s", rec.State.Weight, ct.Actor), ct.Actor)
+		emitEvent(ct.Store.kube, ct.Store.ns, apex, "Approved", corev1.EventTypeNormal, fmt.Sprintf("gate at %d%% approved by %s", rec.State.Weight, ct.Actor), ct.Actor)
 	}
 	return rec, err
 }
@@ -77,7 +77,7 @@ func (ct *Control) Abort(ctx context.Context, apex, reason string) (*Record, err
 	if err != nil {
 		return nil, err
 	}
-	emitEvent(ctx, ct.Store.kube, ct.Store.ns, apex, "Aborted", corev1.EventTypeWarning, reason, ct.Actor)
+	emitEvent(ct.Store.kube, ct.Store.ns, apex, "Aborted", corev1.EventTypeWarning, reason, ct.Actor)
 	if rec.State.Shifting {
 		if err := FinishShift(ctx, ct.Store, ct.Router, rec); err != nil {
 			return rec, err

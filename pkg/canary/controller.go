@@ -12,17 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/metrics"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
 
-// The controller finds Canary specs in ConfigMaps labelled LabelSpec=true, under the key
-// SpecKey. Canary specs are plain files for `canary run`; a ConfigMap carries the same file to
-// the controller without a CRD to install.
-const (
-	LabelSpec = "trafficctl.dev/canary-spec"
-	SpecKey   = "canary.yaml"
-)
+// SpecKey is the ConfigMap key of the Canary spec. The controller finds Canary specs in
+// ConfigMaps labelled kube.LabelCanarySpec=true, under SpecKey. Canary specs are plain files for
+// `canary run`; a ConfigMap carries the same file to the controller without a CRD to install.
+const SpecKey = "canary.yaml"
 
 // Controller runs the engine for every Canary spec ConfigMap in a namespace (or all).
 type Controller struct {
@@ -42,6 +40,7 @@ type Controller struct {
 	running map[string]bool
 	wg      sync.WaitGroup
 	invalid map[string]string
+	events  *eventRecorder
 }
 
 // Run syncs until ctx ends, then waits for the running rollouts to stop. A stopped rollout is
@@ -51,6 +50,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.Resync = 5 * time.Second
 	}
 	c.running, c.invalid = map[string]bool{}, map[string]string{}
+	c.events = newEventRecorder(c.Kube, c.Actor)
+	defer c.events.close()
 	defer c.wg.Wait()
 	t := time.NewTicker(c.Resync)
 	defer t.Stop()
@@ -73,7 +74,7 @@ func (c *Controller) printf(format string, args ...any) {
 }
 
 func (c *Controller) sync(ctx context.Context) error {
-	l, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelSpec + "=true"})
+	l, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelCanarySpec + "=true"})
 	if err != nil {
 		return fmt.Errorf("list Canary spec ConfigMaps: %w", err)
 	}
@@ -85,7 +86,7 @@ func (c *Controller) sync(ctx context.Context) error {
 			if c.invalid[key] != err.Error() {
 				c.invalid[key] = err.Error()
 				c.printf("%s: %v", key, err)
-				emitEvent(ctx, c.Kube, cm.Namespace, cm.Name, "InvalidSpec", corev1.EventTypeWarning, err.Error(), c.Actor)
+				c.events.emit(cm.Namespace, cm.Name, "InvalidSpec", corev1.EventTypeWarning, err.Error())
 			}
 			continue
 		}

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/metrics"
 	"github.com/trafficctl/trafficctl/pkg/split"
 )
@@ -42,6 +41,9 @@ type Engine struct {
 	// Now and Sleep are the clock; nil means the real one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// events records the decisions of the current Run; an Engine runs one rollout at a time.
+	events *eventRecorder
 }
 
 func (e *Engine) now() time.Time {
@@ -123,6 +125,11 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 	if err := e.Preflight(ctx, c, ns); err != nil {
 		return "", err
 	}
+	e.events = newEventRecorder(e.Kube, e.Actor)
+	defer func() {
+		e.events.close()
+		e.events = nil
+	}()
 	store := NewStore(e.Kube, ns)
 	now := e.now()
 	rec, created, err := store.Create(ctx, c, NewState(c, now), Entry{Time: now, Canary: c.Metadata.Name, SpecHash: c.Hash(),
@@ -132,7 +139,7 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 	}
 	if created {
 		e.printf("started canary %s on %s/%s: steps %v (spec %s)", c.Metadata.Name, ns, c.Spec.Apex, c.Steps(), c.Hash())
-		e.event(ctx, ns, c, rec.State, "Started", corev1.EventTypeNormal, "canary started")
+		e.event(ns, c, rec.State, "Started", corev1.EventTypeNormal, "canary started")
 	} else {
 		rec, err = store.Update(ctx, c.Spec.Apex, func(r *Record) (*Entry, error) {
 			return &Entry{Time: e.now(), Canary: c.Metadata.Name, SpecHash: c.Hash(), Event: "resume", Actor: e.Actor,
@@ -315,7 +322,7 @@ func (e *Engine) analyse(ctx context.Context, store *Store, c *Canary, ns string
 		typ = corev1.EventTypeWarning
 	}
 	if d.Outcome != OutcomeHold || st.Message != d.Reason {
-		e.event(ctx, ns, c, st, eventReason(d.Outcome), typ, fmt.Sprintf("%d%% -> %d%%: %s: %s", before, d.Weight, r.Verdict, d.Reason))
+		e.event(ns, c, st, eventReason(d.Outcome), typ, fmt.Sprintf("%d%% -> %d%%: %s: %s", before, d.Weight, r.Verdict, d.Reason))
 	}
 	return nil
 }
@@ -394,24 +401,15 @@ func DeploymentAvailable(ctx context.Context, k kubernetes.Interface, ns, name s
 	return fmt.Errorf("deployment %s/%s is not available (%d of %d replicas available)", ns, name, d.Status.AvailableReplicas, d.Status.Replicas)
 }
 
-// event records a decision as a Kubernetes Event on the rollout's ConfigMap. Events expire and
-// are deduplicated, so they are a notification only; the audit log is the record.
-func (e *Engine) event(ctx context.Context, ns string, c *Canary, st *State, reason, typ, msg string) {
-	emitEvent(ctx, e.Kube, ns, c.Spec.Apex, reason, typ, msg+" (log head "+shortHash(st.Head)+")", e.Actor)
-}
-
-func emitEvent(ctx context.Context, k kubernetes.Interface, ns, apex, reason, typ, msg, actor string) {
-	now := metav1.Now()
-	ev := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{GenerateName: StateName(apex) + ".", Namespace: ns, Labels: map[string]string{LabelApex: apex}},
-		InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: StateName(apex)},
-		Reason:         reason, Message: truncate(msg, 1000), Type: typ,
-		Source:         corev1.EventSource{Component: "trafficctl-canary"},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		ReportingController: "trafficctl.dev/canary", ReportingInstance: truncate(actor, 128),
+// event records a decision as a Kubernetes Event on the rollout's ConfigMap (see
+// eventRecorder), through the recorder of the current Run if there is one.
+func (e *Engine) event(ns string, c *Canary, st *State, reason, typ, msg string) {
+	msg += " (log head " + shortHash(st.Head) + ")"
+	if e.events == nil {
+		emitEvent(e.Kube, ns, c.Spec.Apex, reason, typ, msg, e.Actor)
+		return
 	}
-	// Best effort: the audit log already holds the decision.
-	_, _ = k.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{FieldManager: kube.FieldManager})
+	e.events.emit(ns, c.Spec.Apex, reason, typ, msg)
 }
 
 func shortHash(h string) string {

@@ -238,165 +238,194 @@ type FieldError struct {
 
 // Validate checks a defaulted spec and returns every problem found.
 func (c *Canary) Validate() []FieldError {
-	var errs []FieldError
-	add := func(path, format string, args ...any) {
-		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	var errs fieldErrors
+	c.validateMeta(&errs)
+	s := &c.Spec
+	s.validateTargets(&errs)
+	s.validateSteps(&errs)
+	c.validateAnalysis(&errs)
+	s.validateMetrics(&errs)
+	return errs
+}
+
+// fieldErrors collects the problems Validate finds, phase by phase.
+type fieldErrors []FieldError
+
+func (e *fieldErrors) add(path, format string, args ...any) {
+	*e = append(*e, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// name checks a required name with one of apimachinery's validation functions:
+// validation.IsDNS1035Label for Services and the Canary, IsDNS1123Subdomain for Deployments.
+func (e *fieldErrors) name(path, v string, valid func(string) []string) {
+	if v == "" {
+		e.add(path, "required")
+		return
 	}
+	if msgs := valid(v); len(msgs) > 0 {
+		e.add(path, "%q is not a valid name: %s", v, msgs[0])
+	}
+}
+
+// validateMeta checks apiVersion, kind and metadata.
+func (c *Canary) validateMeta(errs *fieldErrors) {
 	if c.APIVersion != APIVersion {
-		add("apiVersion", "must be %s, got %q", APIVersion, c.APIVersion)
+		errs.add("apiVersion", "must be %s, got %q", APIVersion, c.APIVersion)
 	}
 	if c.Kind != Kind {
-		add("kind", "must be %s, got %q", Kind, c.Kind)
+		errs.add("kind", "must be %s, got %q", Kind, c.Kind)
 	}
-	dns := func(path, v string) {
-		if v == "" {
-			add(path, "required")
-			return
-		}
-		if msgs := validation.IsDNS1035Label(v); len(msgs) > 0 {
-			add(path, "%q is not a valid name: %s", v, msgs[0])
-		}
-	}
-	dns("metadata.name", c.Metadata.Name)
+	errs.name("metadata.name", c.Metadata.Name, validation.IsDNS1035Label)
 	if c.Metadata.Namespace != "" {
 		if msgs := validation.IsDNS1123Label(c.Metadata.Namespace); len(msgs) > 0 {
-			add("metadata.namespace", "%q is not a valid namespace: %s", c.Metadata.Namespace, msgs[0])
+			errs.add("metadata.namespace", "%q is not a valid namespace: %s", c.Metadata.Namespace, msgs[0])
 		}
 	}
-	s := &c.Spec
-	dns("spec.apex", s.Apex)
-	dns("spec.stable.service", s.Stable.Service)
-	dns("spec.canary.service", s.Canary.Service)
-	dnsSub := func(path, v string) {
-		if v == "" {
-			add(path, "required")
-			return
-		}
-		if msgs := validation.IsDNS1123Subdomain(v); len(msgs) > 0 {
-			add(path, "%q is not a valid name: %s", v, msgs[0])
-		}
-	}
-	dnsSub("spec.stable.deployment", s.Stable.Deployment)
-	dnsSub("spec.canary.deployment", s.Canary.Deployment)
+}
+
+// validateTargets checks the apex, stable and canary Services and Deployments, and the router.
+func (s *Spec) validateTargets(errs *fieldErrors) {
+	errs.name("spec.apex", s.Apex, validation.IsDNS1035Label)
+	errs.name("spec.stable.service", s.Stable.Service, validation.IsDNS1035Label)
+	errs.name("spec.canary.service", s.Canary.Service, validation.IsDNS1035Label)
+	errs.name("spec.stable.deployment", s.Stable.Deployment, validation.IsDNS1123Subdomain)
+	errs.name("spec.canary.deployment", s.Canary.Deployment, validation.IsDNS1123Subdomain)
 	if s.Stable.Service != "" && s.Stable.Service == s.Canary.Service {
-		add("spec.canary.service", "must differ from spec.stable.service")
+		errs.add("spec.canary.service", "must differ from spec.stable.service")
 	}
 	if s.Stable.Deployment != "" && s.Stable.Deployment == s.Canary.Deployment {
-		add("spec.canary.deployment", "must differ from spec.stable.deployment")
+		errs.add("spec.canary.deployment", "must differ from spec.stable.deployment")
 	}
 	if s.Apex != "" && (s.Apex == s.Stable.Service || s.Apex == s.Canary.Service) {
-		add("spec.apex", "must differ from the stable and canary Services")
+		errs.add("spec.apex", "must differ from the stable and canary Services")
 	}
 	switch s.Router {
 	case "auto", "smi", "gateway", "linkerd":
 	default:
-		add("spec.router", "must be one of auto, smi, gateway, linkerd, got %q", s.Router)
+		errs.add("spec.router", "must be one of auto, smi, gateway, linkerd, got %q", s.Router)
 	}
+}
+
+// validateSteps checks steps, or stepWeight and maxWeight.
+func (s *Spec) validateSteps(errs *fieldErrors) {
 	switch {
 	case len(s.Steps) > 0 && (s.StepWeight != 0 || s.MaxWeight != 0):
-		add("spec.steps", "give either steps or stepWeight/maxWeight, not both")
+		errs.add("spec.steps", "give either steps or stepWeight/maxWeight, not both")
 	case len(s.Steps) > 0:
 		prev := 0
 		for i, w := range s.Steps {
 			if w <= prev || w > 100 {
-				add(fmt.Sprintf("spec.steps[%d]", i), "weights must increase strictly within 1..100, got %d after %d", w, prev)
+				errs.add(fmt.Sprintf("spec.steps[%d]", i), "weights must increase strictly within 1..100, got %d after %d", w, prev)
 				break
 			}
 			prev = w
 		}
 		if last := s.Steps[len(s.Steps)-1]; last != 100 {
-			add("spec.steps", "must end at 100 (full promotion), got %d", last)
+			errs.add("spec.steps", "must end at 100 (full promotion), got %d", last)
 		}
 	default:
 		if s.StepWeight < 1 || s.StepWeight > 100 {
-			add("spec.stepWeight", "must be within 1..100, got %d", s.StepWeight)
+			errs.add("spec.stepWeight", "must be within 1..100, got %d", s.StepWeight)
 		}
 		if s.MaxWeight != 100 {
-			add("spec.maxWeight", "must be 100 so that the steps end at full promotion, got %d", s.MaxWeight)
+			errs.add("spec.maxWeight", "must be 100 so that the steps end at full promotion, got %d", s.MaxWeight)
 		}
 	}
+}
+
+// validateAnalysis checks the timing, gates, Prometheus URL and the actions on missing data.
+func (c *Canary) validateAnalysis(errs *fieldErrors) {
+	s := &c.Spec
 	if s.Interval < time.Second {
-		add("spec.interval", "must be at least 1s, got %s", s.Interval)
+		errs.add("spec.interval", "must be at least 1s, got %s", s.Interval)
 	}
 	if s.ScrapeInterval < time.Second {
-		add("spec.scrapeInterval", "must be at least 1s, got %s", s.ScrapeInterval)
+		errs.add("spec.scrapeInterval", "must be at least 1s, got %s", s.ScrapeInterval)
 	}
 	if s.MinRequests < 1 {
-		add("spec.minRequests", "must be positive, got %d", s.MinRequests)
+		errs.add("spec.minRequests", "must be positive, got %d", s.MinRequests)
 	}
 	if s.Deadline < s.Interval {
-		add("spec.deadline", "must be at least one interval (%s), got %s", s.Interval, s.Deadline)
+		errs.add("spec.deadline", "must be at least one interval (%s), got %s", s.Interval, s.Deadline)
 	}
 	steps := c.StepsOrNil()
 	for i, g := range s.Gates {
 		if !containsInt(steps, g) {
-			add(fmt.Sprintf("spec.gates[%d]", i), "gate %d is not one of the steps %v", g, steps)
+			errs.add(fmt.Sprintf("spec.gates[%d]", i), "gate %d is not one of the steps %v", g, steps)
 		}
 	}
 	if s.Prometheus == "" {
-		add("spec.prometheus", "required: the Prometheus URL, e.g. http://prometheus.linkerd-viz.svc:9090")
+		errs.add("spec.prometheus", "required: the Prometheus URL, e.g. http://prometheus.linkerd-viz.svc:9090")
 	} else if !strings.HasPrefix(s.Prometheus, "http://") && !strings.HasPrefix(s.Prometheus, "https://") {
-		add("spec.prometheus", "must be an http:// or https:// URL, got %q", s.Prometheus)
+		errs.add("spec.prometheus", "must be an http:// or https:// URL, got %q", s.Prometheus)
 	}
 	for _, a := range []struct {
 		path string
 		v    Action
 	}{{"spec.onNoData", s.OnNoData}, {"spec.onBackendDown", s.OnBackendDown}} {
 		if a.v != ActionHold && a.v != ActionRollback {
-			add(a.path, "must be hold or rollback (never promote), got %q", a.v)
+			errs.add(a.path, "must be hold or rollback (never promote), got %q", a.v)
 		}
 	}
+}
+
+// validateMetrics checks that metric names are unique and each metric's fields fit its type.
+func (s *Spec) validateMetrics(errs *fieldErrors) {
 	names := map[string]bool{}
 	for i, m := range s.Metrics {
 		p := fmt.Sprintf("spec.metrics[%d]", i)
 		if m.Name == "" {
-			add(p+".name", "required")
+			errs.add(p+".name", "required")
 		} else if names[m.Name] {
-			add(p+".name", "duplicate metric name %q", m.Name)
+			errs.add(p+".name", "duplicate metric name %q", m.Name)
 		}
 		names[m.Name] = true
-		switch m.Type {
-		case MetricSuccessRate:
-			if m.Min == nil || *m.Min <= 0 || *m.Min >= 100 {
-				add(p+".min", "success-rate needs min, a percentage strictly between 0 and 100")
-			}
-			if m.Max != nil || m.MaxRatio != 0 || m.Query != "" {
-				add(p, "success-rate takes only min")
-			}
-		case MetricLatency:
-			if m.Max == nil && m.MaxRatio == 0 {
-				add(p, "latency needs max (ms) or maxRatio (vs stable), or both")
-			}
-			if m.Max != nil && *m.Max <= 0 {
-				add(p+".max", "must be positive")
-			}
-			if m.MaxRatio != 0 && m.MaxRatio < 1 {
-				add(p+".maxRatio", "must be at least 1, got %g", m.MaxRatio)
-			}
-			if m.Quantile <= 0 || m.Quantile >= 1 {
-				add(p+".quantile", "must be strictly between 0 and 1, got %g", m.Quantile)
-			}
-			if m.Min != nil || m.Query != "" {
-				add(p, "latency takes only max, maxRatio and quantile")
-			}
-		case MetricCustom:
-			if strings.TrimSpace(m.Query) == "" {
-				add(p+".query", "custom needs a PromQL query")
-			}
-			if m.Min == nil && m.Max == nil {
-				add(p, "custom needs min or max")
-			}
-			if m.MaxRatio != 0 || m.Quantile != 0 {
-				add(p, "custom takes only query, min and max")
-			}
-		default:
-			add(p+".type", "must be success-rate, latency or custom, got %q", m.Type)
-		}
+		m.validate(p, errs)
 		if m.Min != nil && m.Max != nil && *m.Min > *m.Max {
-			add(p, "min %g is above max %g", *m.Min, *m.Max)
+			errs.add(p, "min %g is above max %g", *m.Min, *m.Max)
 		}
 	}
-	return errs
+}
+
+// validate checks the fields of one metric, at path p, against its type.
+func (m *Metric) validate(p string, errs *fieldErrors) {
+	switch m.Type {
+	case MetricSuccessRate:
+		if m.Min == nil || *m.Min <= 0 || *m.Min >= 100 {
+			errs.add(p+".min", "success-rate needs min, a percentage strictly between 0 and 100")
+		}
+		if m.Max != nil || m.MaxRatio != 0 || m.Query != "" {
+			errs.add(p, "success-rate takes only min")
+		}
+	case MetricLatency:
+		if m.Max == nil && m.MaxRatio == 0 {
+			errs.add(p, "latency needs max (ms) or maxRatio (vs stable), or both")
+		}
+		if m.Max != nil && *m.Max <= 0 {
+			errs.add(p+".max", "must be positive")
+		}
+		if m.MaxRatio != 0 && m.MaxRatio < 1 {
+			errs.add(p+".maxRatio", "must be at least 1, got %g", m.MaxRatio)
+		}
+		if m.Quantile <= 0 || m.Quantile >= 1 {
+			errs.add(p+".quantile", "must be strictly between 0 and 1, got %g", m.Quantile)
+		}
+		if m.Min != nil || m.Query != "" {
+			errs.add(p, "latency takes only max, maxRatio and quantile")
+		}
+	case MetricCustom:
+		if strings.TrimSpace(m.Query) == "" {
+			errs.add(p+".query", "custom needs a PromQL query")
+		}
+		if m.Min == nil && m.Max == nil {
+			errs.add(p, "custom needs min or max")
+		}
+		if m.MaxRatio != 0 || m.Quantile != 0 {
+			errs.add(p, "custom takes only query, min and max")
+		}
+	default:
+		errs.add(p+".type", "must be success-rate, latency or custom, got %q", m.Type)
+	}
 }
 
 // StepsOrNil returns the canary weights the rollout goes through, ending at 100, or nil when

@@ -13,7 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
@@ -35,9 +37,6 @@ const (
 	keyState = "state.json"
 	keySpec  = "spec.json"
 	keyLog   = "log.jsonl"
-	// LabelApex marks trafficctl's canary ConfigMaps with their apex Service.
-	LabelApex    = "trafficctl.dev/canary-apex"
-	labelManaged = "app.kubernetes.io/managed-by"
 )
 
 // SegmentLimit is the size at which the current log segment is sealed into its own ConfigMap.
@@ -199,37 +198,45 @@ var errRetryCreate = errors.New("rollout changed; retry")
 // to the log, in one resourceVersion-checked write. On a conflict it re-reads and calls mutate
 // again, so mutate must decide from the record it is given.
 func (s *Store) Update(ctx context.Context, apex string, mutate func(*Record) (*Entry, error)) (*Record, error) {
-	for {
+	var out *Record
+	err := retry.RetryOnConflict(updateBackoff, func() error {
 		r, err := s.Get(ctx, apex)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e, err := mutate(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if e != nil {
 			if err := s.sealIfFull(ctx, apex, r); err != nil {
-				return nil, err
+				return err
 			}
 			r.append(*e)
 		}
 		cm, err := r.configMap(s.ns, StateName(apex), apex)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cm.ResourceVersion = r.rv
 		updated, err := s.kube.CoreV1().ConfigMaps(s.ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
-		if apierrors.IsConflict(err) {
-			continue
-		}
 		if err != nil {
-			return nil, fmt.Errorf("update ConfigMap %s/%s: %w", s.ns, cm.Name, err)
+			return fmt.Errorf("update ConfigMap %s/%s: %w", s.ns, cm.Name, err)
 		}
 		r.rv = updated.ResourceVersion
-		return r, nil
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
+
+// updateBackoff paces Update's re-reads after a conflict. Writers of one rollout are few (the
+// engine and a user's promote or abort), so conflicts are rare and short-lived; the steps grow
+// so that a burst of them still settles (eight attempts over about 1.3 s).
+var updateBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.1}
 
 // sealIfFull moves the current segment into its own immutable ConfigMap when full. A crash
 // after the copy and before the main update leaves an identical copy behind, which the retry
@@ -242,7 +249,7 @@ func (s *Store) sealIfFull(ctx context.Context, apex string, r *Record) error {
 	name := segmentName(apex, n)
 	immutable := true
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{LabelApex: apex, labelManaged: kube.FieldManager}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{kube.LabelCanaryApex: apex, kube.LabelManagedBy: kube.ManagedBy}},
 		Data:       map[string]string{keyLog: r.log},
 		Immutable:  &immutable,
 	}
@@ -291,7 +298,7 @@ func (r *Record) configMap(ns, name, apex string) (*corev1.ConfigMap, error) {
 		return nil, fmt.Errorf("encode spec: %w", err)
 	}
 	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelApex: apex, labelManaged: kube.FieldManager}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{kube.LabelCanaryApex: apex, kube.LabelManagedBy: kube.ManagedBy}},
 		Data:       map[string]string{keyState: string(st), keySpec: string(spec), keyLog: r.log},
 	}, nil
 }

@@ -1,7 +1,11 @@
 // Package kube builds Kubernetes clients from kubectl-style flags and offers the few cluster
 // operations every trafficctl command shares: server-side apply with field manager
 // "trafficctl" and strict field validation, dry runs, and discovery of the mesh APIs a cluster
-// serves.
+// serves. It also declares every label and annotation key trafficctl uses (labels.go).
+//
+// Discover stays hand-written rather than client-go's discovery client, because it reads only
+// the mesh groups and honours its context; it orders versions with apimachinery's
+// CompareKubeAwareVersionStrings.
 package kube
 
 import (

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
 )
 
 // API groups trafficctl builds on.
@@ -33,7 +32,8 @@ type Served struct {
 	preferred map[string]string
 }
 
-// Versions lists the versions of group that serve kind, in the server's order (preferred first).
+// Versions lists the versions of group that serve kind: the server's preferred version first,
+// then the others in Kubernetes' priority order (GA, beta, alpha; then by major and minor).
 func (s *Served) Versions(group, kind string) []string {
 	var out []string
 	if p := s.preferred[group]; slices.Contains(s.kinds[group][p], kind) {
@@ -44,7 +44,7 @@ func (s *Served) Versions(group, kind string) []string {
 			out = append(out, v)
 		}
 	}
-	slices.SortStableFunc(out[min(1, len(out)):], func(a, b string) int { return -compareVersions(a, b) })
+	slices.SortStableFunc(out[min(1, len(out)):], func(a, b string) int { return -version.CompareKubeAwareVersionStrings(a, b) })
 	return out
 }
 
@@ -99,33 +99,4 @@ func (c *Clients) Discover(ctx context.Context) (*Served, error) {
 
 func isSubresource(name string) bool {
 	return strings.Contains(name, "/")
-}
-
-// compareVersions orders Kubernetes API versions (v1 > v1beta2 > v1beta1 > v1alpha4 > ...).
-func compareVersions(a, b string) int {
-	ka, kb := versionKey(a), versionKey(b)
-	for i := range ka {
-		if ka[i] != kb[i] {
-			if ka[i] < kb[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
-
-var versionRE = regexp.MustCompile(`^v(\d+)(?:(alpha|beta)(\d+))?$`)
-
-// versionKey turns vMAJOR[(alpha|beta)MINOR] into a sortable triple: major, stability, minor.
-// Anything else sorts first.
-func versionKey(v string) [3]int {
-	m := versionRE.FindStringSubmatch(v)
-	if m == nil {
-		return [3]int{-1, 0, 0}
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[3])
-	stability := map[string]int{"alpha": 0, "beta": 1, "": 2}[m[2]]
-	return [3]int{major, stability, minor}
 }

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,21 +33,16 @@ func TestParseDryRun(t *testing.T) {
 	}
 }
 
-func TestCompareVersions(t *testing.T) {
-	ordered := []string{"v1alpha1", "v1alpha2", "v1alpha10", "v1beta1", "v1beta3", "v1", "v2alpha1", "v2"}
-	for i := range ordered {
-		for j := range ordered {
-			got := compareVersions(ordered[i], ordered[j])
-			want := 0
-			if i < j {
-				want = -1
-			} else if i > j {
-				want = 1
-			}
-			if got != want {
-				t.Errorf("compareVersions(%s, %s) = %d, want %d", ordered[i], ordered[j], got, want)
-			}
-		}
+func TestServedVersionsOrder(t *testing.T) {
+	kinds := map[string][]string{}
+	for _, v := range []string{"v1alpha1", "v2", "v1beta1", "v1alpha10", "v1", "v1beta3", "v2alpha1", "v1alpha2"} {
+		kinds[v] = []string{"HTTPRoute"}
+	}
+	s := &Served{kinds: map[string]map[string][]string{"g": kinds}, preferred: map[string]string{"g": "v1beta1"}}
+	got := s.Versions("g", "HTTPRoute")
+	want := []string{"v1beta1", "v2", "v1", "v1beta3", "v2alpha1", "v1alpha10", "v1alpha2", "v1alpha1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Versions = %v, want %v", got, want)
 	}
 }
 

@@ -238,18 +238,29 @@ func grpcHTTPCode(c codes.Code) uint16 {
 	}
 }
 
-func (a *Attacker) grpcHit(ctx context.Context, pool *grpcPool, tgt *Target, h *Hit) *Hit {
+// grpcUnary is the Transport of gRPC targets: unary calls over a grpcPool.
+type grpcUnary struct {
+	pool    *grpcPool
+	timeout time.Duration
+}
+
+func newGRPCUnary(conns int, timeout time.Duration) *grpcUnary {
+	return &grpcUnary{pool: newGRPCPool(conns), timeout: timeout}
+}
+
+// Hit implements Transport.
+func (g *grpcUnary) Hit(ctx context.Context, tgt *Target, h *Hit) bool {
 	call := tgt.grpc
-	conn, err := pool.get(call.addr)
+	conn, err := g.pool.get(call.addr)
 	h.Timestamp = time.Now()
 	if err == nil && call.request == nil {
 		err = errors.New("gRPC target not prepared: call TargetSet.Prepare before attacking")
 	}
 	if err == nil {
 		cctx := ctx
-		if a.timeout > 0 {
+		if g.timeout > 0 {
 			var cancel context.CancelFunc
-			cctx, cancel = context.WithTimeout(ctx, a.timeout)
+			cctx, cancel = context.WithTimeout(ctx, g.timeout)
 			defer cancel()
 		}
 		var resp []byte
@@ -261,15 +272,17 @@ func (a *Attacker) grpcHit(ctx context.Context, pool *grpcPool, tgt *Target, h *
 	h.BytesOut = uint64(len(call.request))
 	st := status.Convert(err)
 	if st.Code() == codes.Canceled && ctx.Err() != nil {
-		h.Release()
-		return nil
+		return false
 	}
 	h.Code = grpcHTTPCode(st.Code())
 	if err != nil {
 		h.Error = fmt.Sprintf("grpc %s: %s", st.Code(), st.Message())
 	}
-	return h
+	return true
 }
+
+// Close implements Transport.
+func (g *grpcUnary) Close() { g.pool.close() }
 
 // Prepare resolves by server reflection the methods of the gRPC targets that Protos did not
 // resolve, and encodes their JSON requests. It does nothing for HTTP targets; Run calls it.

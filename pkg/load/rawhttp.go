@@ -21,6 +21,60 @@ import (
 // rate a 2-core machine can generate. Anything else (TLS, proxies, several hosts, a growing
 // pool) goes through net/http.
 
+// rawHTTP is the Transport of the raw path: a fixed set of rawConns, each owned by one hit at
+// a time.
+type rawHTTP struct {
+	free chan *rawConn
+	all  []*rawConn
+}
+
+func newRawHTTP(addr string, conns int, dialer *net.Dialer, timeout time.Duration) *rawHTTP {
+	p := &rawHTTP{free: make(chan *rawConn, conns)}
+	for range conns {
+		rc := &rawConn{addr: addr, dialer: dialer, timeout: timeout}
+		p.all = append(p.all, rc)
+		p.free <- rc
+	}
+	return p
+}
+
+// Hit implements Transport.
+func (p *rawHTTP) Hit(ctx context.Context, tgt *Target, h *Hit) bool {
+	var rc *rawConn
+	select {
+	case rc = <-p.free:
+	default:
+		select {
+		case rc = <-p.free:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	h.Timestamp = time.Now()
+	resp, err := rc.do(ctx, tgt.raw)
+	h.Latency = time.Since(h.Timestamp)
+	p.free <- rc
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		h.Error = err.Error()
+		return true
+	}
+	h.Code = uint16(resp.code)
+	h.Error = resp.status
+	h.BytesIn = uint64(resp.bytes)
+	h.BytesOut = uint64(len(tgt.Body))
+	return true
+}
+
+// Close implements Transport.
+func (p *rawHTTP) Close() {
+	for _, rc := range p.all {
+		rc.close()
+	}
+}
+
 var errMalformedResponse = errors.New("malformed HTTP response")
 
 // rawRequest is a target serialised for the wire.

@@ -25,10 +25,10 @@ func rawOnce(t *testing.T, tgt vegeta.Target, timeout time.Duration) *Hit {
 		t.Fatal("target does not take the raw path")
 	}
 	a := NewAttacker(Connections(1), Timeout(timeout))
-	pool := a.newClients(ts)
+	pool := a.newTransports(ts)
 	defer pool.close()
-	if pool.raw == nil {
-		t.Fatal("no raw pool")
+	if _, ok := pool.byTarget[0].(*rawHTTP); !ok {
+		t.Fatalf("transport %T, want the raw path", pool.byTarget[0])
 	}
 	var last *Hit
 	for seq := range uint64(3) {

@@ -43,7 +43,6 @@ type Target struct {
 type TargetSet struct {
 	targets []*Target
 	wheel   []int
-	hasGRPC bool
 
 	prepareOnce sync.Once
 	prepareErr  error
@@ -112,7 +111,6 @@ func NewTargetSet(tgts []Target, opts ...TargetSetOption) (*TargetSet, error) {
 				}
 			}
 			ts.targets = append(ts.targets, &t)
-			ts.hasGRPC = true
 			continue
 		}
 		req, err := newTemplate(&t.Target)

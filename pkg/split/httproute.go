@@ -17,19 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
-// AnnotationHeader is set by SetHeaderRoute on each HTTPRoute it changes to the name of the
-// header its A/B rules match. It lets later calls tell those rules apart from the weighted ones.
-const AnnotationHeader = "split.trafficctl.io/header"
-
 // maxRules is the CRDs' limit on rules per HTTPRoute (both Gateway API and Linkerd).
 const maxRules = 16
-
-// conflictRetries bounds re-reads after an update conflict that left the weights alone.
-const conflictRetries = 5
 
 // httpRoutes is the machinery the Gateway API and Linkerd policy routers share: for what
 // trafficctl touches (parentRefs, rules[].matches, rules[].backendRefs) both HTTPRoutes have the
@@ -116,7 +110,7 @@ func (h *httpRoutes) Get(ctx context.Context, ns, apex string) (*Split, error) {
 	s := &Split{Router: h.kind, Namespace: ns, Apex: apex, Uniform: true}
 	first := true
 	for _, route := range routes {
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		for i, rule := range rules(route) {
 			rs := RuleSplit{Object: h.describe(ns, route.GetName()), Rule: i, Match: matchString(rule), Backends: ruleBackends(rule)}
 			if hm, ok := headerRule(rule, header); ok {
@@ -148,7 +142,7 @@ func (h *httpRoutes) SetWeights(ctx context.Context, ns, apex string, bs []Backe
 		if err != nil {
 			return err
 		}
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		rs := rules(route)
 		for _, rule := range rs {
 			if _, ok := headerRule(rule, header); !ok {
@@ -175,7 +169,7 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 		if err != nil {
 			return err
 		}
-		old := route.GetAnnotations()[AnnotationHeader]
+		old := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		var out []map[string]any
 		for _, rule := range rules(route) {
 			if _, ok := headerRule(rule, old); ok {
@@ -186,12 +180,7 @@ func (h *httpRoutes) SetHeaderRoute(ctx context.Context, ns, apex string, match 
 		if len(out) > maxRules {
 			return fmt.Errorf("%w: %s would need %d rules with the header rules, over the limit of %d: split its routes over more HTTPRoutes", ErrInvalid, desc, len(out), maxRules)
 		}
-		ann := route.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[AnnotationHeader] = match.Name
-		route.SetAnnotations(ann)
+		route.SetAnnotations(kube.Set(route.GetAnnotations(), kube.AnnotationSplitHeader, match.Name))
 		return setRules(route, out)
 	}
 	return h.write(ctx, ns, apexSvc, opts, true, edit)
@@ -205,7 +194,7 @@ func (h *httpRoutes) ClearHeaderRoute(ctx context.Context, ns, apex string, opts
 	}
 	edit := func(route *unstructured.Unstructured) error {
 		ann := route.GetAnnotations()
-		header, ok := ann[AnnotationHeader]
+		header, ok := kube.Get(ann, kube.AnnotationSplitHeader)
 		if !ok {
 			return nil
 		}
@@ -213,7 +202,7 @@ func (h *httpRoutes) ClearHeaderRoute(ctx context.Context, ns, apex string, opts
 			_, isHeader := headerRule(r, header)
 			return isHeader
 		})
-		delete(ann, AnnotationHeader)
+		kube.Delete(ann, kube.AnnotationSplitHeader)
 		route.SetAnnotations(ann)
 		return setRules(route, kept)
 	}
@@ -321,28 +310,31 @@ func (h *httpRoutes) write(ctx context.Context, ns string, apexSvc *corev1.Servi
 // moved since the first read and force is off. dryRun is passed on to the update.
 func (h *httpRoutes) retry(ctx context.Context, w routeWrite, force bool, edit func(*unstructured.Unstructured) error, dryRun []string) (routeWrite, *unstructured.Unstructured, error) {
 	desc := h.describe(w.orig.GetNamespace(), w.orig.GetName())
-	for range conflictRetries {
+	var out *unstructured.Unstructured
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		fresh, err := h.resource(w.orig.GetNamespace()).Get(ctx, w.orig.GetName(), metav1.GetOptions{})
 		if err != nil {
-			return w, nil, fmt.Errorf("re-read %s after a conflict: %w", desc, err)
+			return fmt.Errorf("re-read %s after a conflict: %w", desc, err)
 		}
 		if moved := weightsMoved(w.orig, fresh, desc); moved != nil && !force {
-			return w, nil, moved
+			return moved
 		}
 		next := fresh.DeepCopy()
 		if err := edit(next); err != nil {
-			return w, nil, err
+			return err
 		}
 		w = routeWrite{orig: fresh, next: next}
 		if equality.Semantic.DeepEqual(fresh.Object, next.Object) {
-			return w, fresh, nil
+			out = fresh
+			return nil
 		}
-		out, err := h.send(ctx, w, dryRun)
-		if !apierrors.IsConflict(err) {
-			return w, out, err
-		}
+		out, err = h.send(ctx, w, dryRun)
+		return err
+	})
+	if err != nil {
+		return w, nil, stillConflicting(desc, err)
 	}
-	return w, nil, fmt.Errorf("update %s: still conflicting after %d re-reads: another writer keeps changing it; try again", desc, conflictRetries)
+	return w, out, nil
 }
 
 // send creates or updates one route with trafficctl's field manager and strict validation.
@@ -382,13 +374,10 @@ func (h *httpRoutes) rollback(ctx context.Context, done []routeWrite, cause erro
 				origRules, _, _ := unstructured.NestedFieldCopy(w.orig.Object, "spec", "rules")
 				_ = unstructured.SetNestedField(cur.Object, origRules, "spec", "rules")
 				ann := cur.GetAnnotations()
-				if ann == nil {
-					ann = map[string]string{}
-				}
-				if v, ok := w.orig.GetAnnotations()[AnnotationHeader]; ok {
-					ann[AnnotationHeader] = v
+				if v, ok := kube.Get(w.orig.GetAnnotations(), kube.AnnotationSplitHeader); ok {
+					ann = kube.Set(ann, kube.AnnotationSplitHeader, v)
 				} else {
-					delete(ann, AnnotationHeader)
+					kube.Delete(ann, kube.AnnotationSplitHeader)
 				}
 				cur.SetAnnotations(ann)
 				_, err = ri.Update(ctx, cur, metav1.UpdateOptions{FieldManager: kube.FieldManager})
@@ -421,7 +410,7 @@ func (h *httpRoutes) changes(writes []routeWrite) []Change {
 			}
 			if !ok && w.orig != nil {
 				// A new rule (an A/B twin): before, its requests followed the rule it copies.
-				prev = before[matchKey(baseRule(rule, w.next.GetAnnotations()[AnnotationHeader]))]
+				prev = before[matchKey(baseRule(rule, kube.Value(w.next.GetAnnotations(), kube.AnnotationSplitHeader)))]
 			}
 			c.Before = prev
 			out = append(out, c)
@@ -479,7 +468,7 @@ func (h *httpRoutes) catchAllRoute(apexSvc *corev1.Service, port int64) *unstruc
 	route.SetGroupVersionKind(h.gvk)
 	route.SetNamespace(apexSvc.Namespace)
 	route.SetName(name)
-	route.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "trafficctl"})
+	route.SetLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})
 	return route
 }
 
@@ -487,7 +476,7 @@ func (h *httpRoutes) catchAllRoute(apexSvc *corev1.Service, port int64) *unstruc
 func uncoveredPorts(routes []*unstructured.Unstructured, apexSvc *corev1.Service) []int64 {
 	covered := map[int64]bool{}
 	for _, route := range routes {
-		header := route.GetAnnotations()[AnnotationHeader]
+		header := kube.Value(route.GetAnnotations(), kube.AnnotationSplitHeader)
 		if !slices.ContainsFunc(rules(route), func(r map[string]any) bool {
 			_, isHeader := headerRule(r, header)
 			return !isHeader && catchAll(r)

@@ -669,7 +669,7 @@ func TestFailedWriteRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules, _, _ := unstructured.NestedSlice(a.Object, "spec", "rules")
-	if len(rules) != 1 || a.GetAnnotations()[split.AnnotationHeader] != "" {
+	if len(rules) != 1 || kube.Value(a.GetAnnotations(), kube.AnnotationSplitHeader) != "" {
 		t.Errorf("a-routes not rolled back: %d rules, annotations %v", len(rules), a.GetAnnotations())
 	}
 }

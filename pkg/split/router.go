@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+
 	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
@@ -214,3 +217,15 @@ func (e *WeightsChangedError) Error() string {
 
 // Is makes errors.Is(err, ErrWeightsChanged) true.
 func (e *WeightsChangedError) Is(target error) bool { return target == ErrWeightsChanged }
+
+// conflictBackoff paces the re-reads after an update conflict that left the weights alone:
+// client-go's default for RetryOnConflict (five attempts, 10 ms apart).
+var conflictBackoff = retry.DefaultRetry
+
+// stillConflicting explains a conflict that outlasted conflictBackoff; other errors pass through.
+func stillConflicting(desc string, err error) error {
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("update %s: still conflicting after %d re-reads: another writer keeps changing it; try again: %w", desc, conflictBackoff.Steps, err)
+	}
+	return err
+}

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/smi"
@@ -164,22 +165,25 @@ func (r *SMIRouter) send(ctx context.Context, w tsWrite, dryRun []string) (*smi.
 // other writer changed are kept: only the backends are replaced. dryRun is passed on to the
 // update.
 func (r *SMIRouter) retry(ctx context.Context, w tsWrite, bs []Backend, force bool, dryRun []string) (tsWrite, *smi.TrafficSplit, error) {
-	for range conflictRetries {
+	desc := r.describe(w.orig)
+	var out *smi.TrafficSplit
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		fresh, err := r.smi.Get(ctx, r.read, w.orig.Namespace, w.orig.Name)
 		if err != nil {
-			return w, nil, fmt.Errorf("re-read after a conflict: %w", err)
+			return fmt.Errorf("re-read after a conflict: %w", err)
 		}
 		was, now := fromSMI(w.orig.Backends), fromSMI(fresh.Backends)
 		if !slices.Equal(was, now) && !force {
-			return w, nil, &WeightsChangedError{Object: r.describe(fresh), Rule: -1, Read: was, Now: now}
+			return &WeightsChangedError{Object: r.describe(fresh), Rule: -1, Read: was, Now: now}
 		}
 		w = tsWrite{orig: fresh, next: r.withBackends(fresh, bs)}
-		out, err := r.send(ctx, w, dryRun)
-		if !apierrors.IsConflict(err) {
-			return w, out, err
-		}
+		out, err = r.send(ctx, w, dryRun)
+		return err
+	})
+	if err != nil {
+		return w, nil, stillConflicting(desc, err)
 	}
-	return w, nil, fmt.Errorf("update %s: still conflicting after %d re-reads: another writer keeps changing it; try again", r.describe(w.orig), conflictRetries)
+	return w, out, nil
 }
 
 // rollback undoes earlier writes of a call that failed part way.

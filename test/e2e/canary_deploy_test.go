@@ -100,7 +100,7 @@ func TestE2EDeployManifestsAndRBAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web-canary", Labels: map[string]string{canary.LabelSpec: "true"}},
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web-canary", Labels: map[string]string{kube.LabelCanarySpec: "true"}},
 		Data: map[string]string{canary.SpecKey: string(spec)}}
 	if _, err := w.cl.Kube.CoreV1().ConfigMaps(w.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestE2EDeployManifestsAndRBAC(t *testing.T) {
 	if !strings.HasPrefix(h[0].Actor, controllerSA+" via trafficctl canary controller") {
 		t.Errorf("audit actor %q: the SelfSubjectReview was not allowed", h[0].Actor)
 	}
-	evs, err := w.cl.Kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{LabelSelector: canary.LabelApex + "=" + apex})
+	evs, err := w.cl.Kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + canary.StateName(apex)})
 	if err != nil || len(evs.Items) == 0 {
 		t.Errorf("no Events recorded by the ServiceAccount: %v", err)
 	}

@@ -453,7 +453,7 @@ func TestLoadJobAndCollect(t *testing.T) {
 		t.Fatalf("render: exit %d: %s", code, stderr)
 	}
 	for _, w := range []string{"kind: ConfigMap", "kind: Job", "name: loadtest-demo", "namespace: emojivoto", "parallelism: 3", "completionMode: Indexed",
-		"image: " + loadjob.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.io/load-thresholds"} {
+		"image: " + loadjob.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.dev/load-thresholds"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("rendered job lacks %q:\n%s", w, stdout)
 		}

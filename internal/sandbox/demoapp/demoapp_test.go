@@ -28,11 +28,11 @@ func app(t *testing.T, web Behaviour) (string, *Knobs) {
 	}
 	emojiAddr := serve(func(s *grpc.Server) { RegisterEmoji(s, NewKnobs(Behaviour{})) })
 	votingAddr := serve(func(s *grpc.Server) { RegisterVoting(s, &Votes{}, NewKnobs(Behaviour{})) })
-	emoji, err := Dial(emojiAddr)
+	emoji, err := Dial(emojiAddr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	voting, err := Dial(votingAddr)
+	voting, err := Dial(votingAddr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

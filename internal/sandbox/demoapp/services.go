@@ -40,7 +40,7 @@ func handler[Req any, PReq interface {
 // NewGRPCServer returns a gRPC server using this package's protobuf codec that continues the
 // callers' trace context (and records server spans when tr is not nil).
 func NewGRPCServer(tr *tracing.Tracer) *grpc.Server {
-	return grpc.NewServer(grpc.ForceServerCodec(codec{}), grpc.ChainUnaryInterceptor(tracing.UnaryServerInterceptor(tr)))
+	return grpc.NewServer(grpc.ForceServerCodec(codec{}), grpc.StatsHandler(tracing.ServerHandler(tr)))
 }
 
 // RegisterEmoji serves emojivoto.v1.EmojiService on s.

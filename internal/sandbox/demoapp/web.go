@@ -25,11 +25,12 @@ type Web struct {
 }
 
 // Dial connects to a gRPC service of the demo app (plaintext h2c on loopback). Calls carry the
-// caller's W3C trace context, so one request through web, emoji and voting is one trace.
-func Dial(addr string) (*grpc.ClientConn, error) {
+// caller's W3C trace context, so one request through web, emoji and voting is one trace, and
+// are recorded as client spans when tr is not nil.
+func Dial(addr string, tr *tracing.Tracer) (*grpc.ClientConn, error) {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})),
-		grpc.WithChainUnaryInterceptor(tracing.UnaryClientInterceptor()))
+		grpc.WithStatsHandler(tracing.ClientHandler(tr)))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -119,7 +120,7 @@ func writeJSON(rw http.ResponseWriter, v any) {
 // Check calls a read-only RPC of the gRPC service at addr (EmojiService/ListAll or
 // VotingService/Results): a health check that proves the service answers, not just listens.
 func Check(ctx context.Context, addr, service string) error {
-	cc, err := Dial(addr)
+	cc, err := Dial(addr, nil)
 	if err != nil {
 		return err
 	}

@@ -1,70 +1,22 @@
 package tracing
 
 import (
-	"context"
-	"strings"
-
-	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc/stats"
 )
 
-// UnaryClientInterceptor sends the trace context of each call's ctx as traceparent and
-// tracestate metadata (HTTP/2 headers, which Linkerd's proxies read). When ctx comes from a
-// traced request (Propagator.Handler or UnaryServerInterceptor with a Tracer), the call is
-// recorded as a client span, which becomes the callee's parent.
-func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		ctx, span := rpcSpan(ctx, tracerFrom(ctx), method, trace.SpanKindClient)
-		err := invoker(outgoing(ctx), method, req, reply, cc, opts...)
-		endRPC(span, err)
-		return err
-	}
+// ClientHandler is the gRPC stats handler (grpc.WithStatsHandler) that sends the trace
+// context of each call's ctx as traceparent and tracestate metadata (HTTP/2 headers, which
+// Linkerd's proxies read). With a Tracer, a call made for a sampled trace is recorded as a
+// client span, which becomes the callee's parent; t may be nil.
+func ClientHandler(t *Tracer) stats.Handler {
+	return otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(t.provider()), otelgrpc.WithPropagators(TraceContext))
 }
 
-// UnaryServerInterceptor puts the trace context of each incoming call into the handler's
-// ctx, so that the calls the handler makes carry it on; with a non-nil Tracer it records the
-// call as a server span. Calls without a valid traceparent are served untraced: a backend is
-// never a trace's edge.
-func UnaryServerInterceptor(t *Tracer) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, span := rpcSpan(incoming(ctx), t, info.FullMethod, trace.SpanKindServer)
-		resp, err := handler(ctx, req)
-		endRPC(span, err)
-		return resp, err
-	}
-}
-
-func outgoing(ctx context.Context) context.Context {
-	sc, ok := FromContext(ctx)
-	if !ok || !sc.Valid() {
-		return ctx
-	}
-	md, _ := metadata.FromOutgoingContext(ctx)
-	md = md.Copy()
-	md.Set(TraceparentHeader, sc.String())
-	if sc.State != "" {
-		md.Set(TracestateHeader, sc.State)
-	} else {
-		md.Delete(TracestateHeader)
-	}
-	return metadata.NewOutgoingContext(ctx, md)
-}
-
-func incoming(ctx context.Context) context.Context {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return ctx
-	}
-	vals := md.Get(TraceparentHeader)
-	if len(vals) != 1 {
-		return ctx
-	}
-	sc, err := Parse(vals[0])
-	if err != nil {
-		return ctx
-	}
-	// The recommendation allows tracestate split over several headers: join them.
-	sc.State = strings.Join(md.Get(TracestateHeader), ",")
-	return NewContext(ctx, sc)
+// ServerHandler is the gRPC stats handler (grpc.StatsHandler) that puts the trace context of
+// each incoming call into the handler's ctx, so that the calls the handler makes carry it on;
+// with a Tracer it records the call as a server span. A call without a sampled traceparent is
+// not recorded: a backend is never a trace's edge. t may be nil.
+func ServerHandler(t *Tracer) stats.Handler {
+	return otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(t.provider()), otelgrpc.WithPropagators(TraceContext))
 }

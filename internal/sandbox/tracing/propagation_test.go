@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -17,13 +18,13 @@ import (
 )
 
 // backend is a real gRPC server (the standard health service standing in for emoji and
-// voting) behind UnaryServerInterceptor, recording what each call arrived with and what its
-// handler's ctx carried on.
+// voting) behind ServerHandler, recording what each call arrived with and what its handler's
+// ctx carried on.
 type backend struct {
 	addr string
 	mu   sync.Mutex
 	raw  []metadata.MD
-	ctx  []SpanContext
+	ctx  []trace.SpanContext
 }
 
 func startBackend(t *testing.T) *backend {
@@ -31,13 +32,13 @@ func startBackend(t *testing.T) *backend {
 	b := &backend{}
 	record := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		md, _ := metadata.FromIncomingContext(ctx)
-		sc, _ := FromContext(ctx)
+		sc := trace.SpanContextFromContext(ctx)
 		b.mu.Lock()
 		b.raw, b.ctx = append(b.raw, md), append(b.ctx, sc)
 		b.mu.Unlock()
 		return h(ctx, req)
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(UnaryServerInterceptor(nil), record))
+	s := grpc.NewServer(grpc.StatsHandler(ServerHandler(nil)), grpc.ChainUnaryInterceptor(record))
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	b.addr = serveGRPC(t, s)
 	return b
@@ -57,10 +58,10 @@ func serveGRPC(t *testing.T, s *grpc.Server) string {
 
 // startWeb serves like the demo app's web: Handler first, then one gRPC call and one HTTP
 // call per request, both on the request's context.
-func startWeb(t *testing.T, p *Propagator, grpcAddr, httpURL string) string {
+func startWeb(t *testing.T, p *Propagator, tr *Tracer, grpcAddr, httpURL string) string {
 	t.Helper()
 	cc, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(UnaryClientInterceptor()))
+		grpc.WithStatsHandler(ClientHandler(tr)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func startWeb(t *testing.T, p *Propagator, grpcAddr, httpURL string) string {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		Inject(r.Context(), req.Header)
+		TraceContext.Inject(r.Context(), propagation.HeaderCarrier(req.Header))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -113,7 +114,7 @@ func TestPropagation(t *testing.T) {
 			var gotHTTP http.Header
 			down := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { gotHTTP = r.Header.Clone() }))
 			t.Cleanup(down.Close)
-			web := startWeb(t, New(WithSampleRatio(tc.ratio)), b.addr, down.URL)
+			web := startWeb(t, New(WithSampleRatio(tc.ratio)), nil, b.addr, down.URL)
 
 			req, err := http.NewRequest(http.MethodGet, web, nil)
 			if err != nil {
@@ -141,18 +142,15 @@ func TestPropagation(t *testing.T) {
 			if len(grpcTP) != 1 || len(httpTP) != 1 || grpcTP[0] != httpTP[0] {
 				t.Fatalf("gRPC traceparent %v, HTTP traceparent %v: want the same single value", grpcTP, httpTP)
 			}
-			sc, err := Parse(grpcTP[0])
-			if err != nil {
-				t.Fatalf("downstream traceparent: %v", err)
-			}
+			sc := mustParse(t, grpcTP[0])
 			if tc.want != "" && grpcTP[0] != tc.want {
 				t.Errorf("downstream traceparent %s, want the incoming %s", grpcTP[0], tc.want)
 			}
-			if tc.want == "" && sc.TraceID == mustParse(t, incoming).TraceID {
+			if tc.want == "" && sc.TraceID() == mustParse(t, incoming).TraceID() {
 				t.Errorf("root reused the incoming trace id")
 			}
-			if sc.Sampled() != tc.wantSampled {
-				t.Errorf("sampled %v, want %v", sc.Sampled(), tc.wantSampled)
+			if sc.IsSampled() != tc.wantSampled {
+				t.Errorf("sampled %v, want %v", sc.IsSampled(), tc.wantSampled)
 			}
 			if got := b.raw[0].Get(TracestateHeader); tc.wantState != "" && (len(got) != 1 || got[0] != tc.wantState) || tc.wantState == "" && len(got) != 0 {
 				t.Errorf("gRPC tracestate %v, want %q", got, tc.wantState)
@@ -161,28 +159,36 @@ func TestPropagation(t *testing.T) {
 				t.Errorf("HTTP tracestate %q, want %q", got, tc.wantState)
 			}
 			// The backend's handler carries the same context on to its own calls.
-			if b.ctx[0].String() != grpcTP[0] || b.ctx[0].State != tc.wantState {
-				t.Errorf("backend handler ctx %v (state %q), want %s (state %q)", b.ctx[0], b.ctx[0].State, grpcTP[0], tc.wantState)
+			if got := traceparent(b.ctx[0]); got != grpcTP[0] || b.ctx[0].TraceState().String() != tc.wantState {
+				t.Errorf("backend handler ctx %s (state %q), want %s (state %q)", got, b.ctx[0].TraceState(), grpcTP[0], tc.wantState)
 			}
 		})
 	}
 }
 
-func mustParse(t *testing.T, s string) SpanContext {
+// mustParse reads a traceparent header value.
+func mustParse(t *testing.T, s string) trace.SpanContext {
 	t.Helper()
-	sc, err := Parse(s)
-	if err != nil {
-		t.Fatal(err)
+	sc := trace.SpanContextFromContext(TraceContext.Extract(context.Background(), propagation.MapCarrier{TraceparentHeader: s}))
+	if !sc.IsValid() {
+		t.Fatalf("invalid traceparent %q", s)
 	}
 	return sc
 }
 
+// traceparent is the header value of sc.
+func traceparent(sc trace.SpanContext) string {
+	c := propagation.MapCarrier{}
+	TraceContext.Inject(trace.ContextWithSpanContext(context.Background(), sc), c)
+	return c[TraceparentHeader]
+}
+
 // TestUntracedCallsStayUntraced: a gRPC call without trace context gets no traceparent, and
-// Inject leaves headers alone when ctx has none.
+// the backend's handler gets no trace context.
 func TestUntracedCallsStayUntraced(t *testing.T) {
 	b := startBackend(t)
 	cc, err := grpc.NewClient(b.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(UnaryClientInterceptor()))
+		grpc.WithStatsHandler(ClientHandler(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,25 +199,7 @@ func TestUntracedCallsStayUntraced(t *testing.T) {
 	if got := b.raw[0].Get(TraceparentHeader); len(got) != 0 {
 		t.Errorf("untraced call sent traceparent %v", got)
 	}
-	if _, ok := FromContext(context.Background()); ok {
-		t.Error("empty context carries a trace")
-	}
-	h := http.Header{}
-	Inject(context.Background(), h)
-	if len(h) != 0 {
-		t.Errorf("Inject without trace context set %v", h)
-	}
-}
-
-// TestRootIDs: roots take their ids from the configured source and are never all-zero.
-func TestRootIDs(t *testing.T) {
-	// All-zero ids first (skipped), then ids of 7s, then the sampling draw.
-	src := append(make([]byte, 24), bytes.Repeat([]byte{7}, 32)...)
-	sc := New(WithRand(bytes.NewReader(src))).Root()
-	if !sc.Valid() || sc.TraceID != [16]byte(bytes.Repeat([]byte{7}, 16)) || !sc.Sampled() {
-		t.Errorf("root %v from %x", sc, src)
-	}
-	if got := New(WithRand(bytes.NewReader(nil))).Root(); got.Valid() {
-		t.Errorf("root from an empty source = %v, want untraced", got)
+	if b.ctx[0].IsValid() {
+		t.Errorf("untraced call's handler ctx carries %v", b.ctx[0])
 	}
 }

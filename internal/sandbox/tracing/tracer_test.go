@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,12 +57,12 @@ func TestTracerOneTrace(t *testing.T) {
 		mu.Unlock()
 		return h(ctx, req)
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(record, UnaryServerInterceptor(emojiTracer)))
+	s := grpc.NewServer(grpc.StatsHandler(ServerHandler(emojiTracer)), grpc.ChainUnaryInterceptor(record))
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	b := serveGRPC(t, s)
 	down := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(down.Close)
-	web := startWeb(t, New(WithTracer(webTracer)), b, down.URL)
+	web := startWeb(t, New(WithTracer(webTracer)), webTracer, b, down.URL)
 
 	const caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	for _, tp := range []string{caller, caller[:53] + "00"} { // sampled, then not
@@ -89,30 +90,32 @@ func TestTracerOneTrace(t *testing.T) {
 	}
 	want := mustParse(t, caller)
 	for _, sp := range []*tracepb.Span{server, client, backend} {
-		if hex.EncodeToString(sp.TraceId) != hex.EncodeToString(want.TraceID[:]) {
-			t.Errorf("span %s in trace %x, want the caller's %x", sp.Name, sp.TraceId, want.TraceID)
+		if hex.EncodeToString(sp.TraceId) != want.TraceID().String() {
+			t.Errorf("span %s in trace %x, want the caller's %s", sp.Name, sp.TraceId, want.TraceID())
 		}
 	}
 	for _, link := range []struct {
 		child, parent string
-		got, want     []byte
+		got           []byte
+		want          string
 	}{
-		{"web server", "caller", server.ParentSpanId, want.SpanID[:]},
-		{"web client", "web server", client.ParentSpanId, server.SpanId},
-		{"emoji server", "web client", backend.ParentSpanId, client.SpanId},
+		{"web server", "caller", server.ParentSpanId, want.SpanID().String()},
+		{"web client", "web server", client.ParentSpanId, hex.EncodeToString(server.SpanId)},
+		{"emoji server", "web client", backend.ParentSpanId, hex.EncodeToString(client.SpanId)},
 	} {
-		if hex.EncodeToString(link.got) != hex.EncodeToString(link.want) {
+		if hex.EncodeToString(link.got) != link.want {
 			t.Errorf("%s span's parent %x, want the %s span %x", link.child, link.got, link.parent, link.want)
 		}
 	}
-	if server.Name != "GET /api/list" || client.Name != "/grpc.health.v1.Health/Check" || backend.Name != client.Name {
+	if server.Name != "GET /api/list" || client.Name != "grpc.health.v1.Health/Check" || backend.Name != client.Name {
 		t.Errorf("span names %q, %q, %q", server.Name, client.Name, backend.Name)
 	}
-	if len(onWire) != 2 || onWire[0] != "00-"+hex.EncodeToString(want.TraceID[:])+"-"+hex.EncodeToString(client.SpanId)+"-01" {
+	if len(onWire) != 2 || onWire[0] != "00-"+want.TraceID().String()+"-"+hex.EncodeToString(client.SpanId)+"-01" {
 		t.Errorf("traceparents on the wire %v: want the first to name web's client span %x", onWire, client.SpanId)
 	}
-	if len(onWire) == 2 && onWire[1] != caller[:53]+"00" {
-		t.Errorf("unsampled request forwarded %s, want the caller's %s unchanged", onWire[1], caller[:53]+"00")
+	// The unsampled request keeps its trace and stays unsampled (its spans are not recorded).
+	if len(onWire) == 2 && (!strings.HasPrefix(onWire[1], caller[:36]) || !strings.HasSuffix(onWire[1], "-00")) {
+		t.Errorf("unsampled request forwarded %s, want trace %s unsampled", onWire[1], caller[3:35])
 	}
 }
 

@@ -19,14 +19,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
 const (
 	// DefaultImage is the attacker image: the pinned release built from deploy/trafficctl.
 	DefaultImage = "ghcr.io/trafficctl/trafficctl:v0.1.0"
-	// ThresholdsAnnotation carries the scenario's thresholds from `load job` to `load collect`.
-	ThresholdsAnnotation = "trafficctl.io/load-thresholds"
 	// AttackerContainer is the name of the container whose log holds a replica's report.
 	AttackerContainer = "attacker"
 	scenarioMount     = "/etc/trafficctl"
@@ -57,9 +56,9 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	labels := map[string]string{
-		"app.kubernetes.io/name":       "trafficctl-load",
-		"app.kubernetes.io/instance":   o.Name,
-		"app.kubernetes.io/managed-by": "trafficctl",
+		kube.LabelName:      "trafficctl-load",
+		kube.LabelInstance:  o.Name,
+		kube.LabelManagedBy: kube.ManagedBy,
 	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -70,7 +69,7 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: o.Name, Namespace: o.Namespace, Labels: labels,
-			Annotations: map[string]string{ThresholdsAnnotation: string(th)},
+			Annotations: map[string]string{kube.AnnotationLoadThresholds: string(th)},
 		},
 		Spec: batchv1.JobSpec{
 			Parallelism:    ptr.To(o.Replicas),
@@ -200,9 +199,9 @@ func Collect(ctx context.Context, kc kubernetes.Interface, logs LogReader, names
 		return nil, err
 	}
 	var th load.Thresholds
-	if s := job.Annotations[ThresholdsAnnotation]; s != "" {
+	if s := kube.Value(job.Annotations, kube.AnnotationLoadThresholds); s != "" {
 		if err := json.Unmarshal([]byte(s), &th); err != nil {
-			return nil, fmt.Errorf("job %s/%s: annotation %s: %w", namespace, name, ThresholdsAnnotation, err)
+			return nil, fmt.Errorf("job %s/%s: annotation %s: %w", namespace, name, kube.AnnotationLoadThresholds, err)
 		}
 	}
 	c := &Collected{Job: name, Replicas: len(reps), Report: merged, Thresholds: th.Check(merged), Passed: true}
