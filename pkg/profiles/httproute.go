@@ -11,6 +11,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
 // Linkerd's annotations for per-route policy on Gateway API routes.
@@ -29,13 +30,6 @@ const (
 	maxMatchesPerRule = 8
 	// MaxRulesPerRoute is the most rules an HTTPRoute or GRPCRoute may have.
 	MaxRulesPerRoute = 16
-)
-
-// Generated route objects carry this label; route objects without it were written by hand and
-// survive a merge (pkg/profiles/merge) untouched.
-const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedByValue = "trafficctl"
 )
 
 // gatewayMethods are the methods an HTTPRoute match accepts.
@@ -192,7 +186,9 @@ func (p *Plan) objectMeta(kind string, pol routePolicy, chunk int, grpc bool) me
 		Name:        name,
 		Namespace:   p.Options.Namespace,
 		Annotations: pol.annotations(grpc),
-		Labels:      map[string]string{LabelManagedBy: ManagedByValue},
+		// Generated route objects carry this label; route objects without it were written by hand
+		// and survive a merge (pkg/profiles/merge) untouched.
+		Labels: map[string]string{kube.LabelManagedBy: kube.ManagedBy},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/pkg/internal/regex"
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
@@ -122,7 +123,7 @@ func attachedTo(o map[string]any, ns, service string) bool {
 }
 
 func isGenerated(o map[string]any) bool {
-	return gatewayRouteKind(o) != "" && nestedString(o, "metadata", "labels", profiles.LabelManagedBy) == profiles.ManagedByValue
+	return gatewayRouteKind(o) != "" && nestedString(o, "metadata", "labels", kube.LabelManagedBy) == kube.ManagedBy
 }
 
 // matchIdentity names a match of the shape the generator emits: "METHOD REGEX" for an
@@ -307,7 +308,7 @@ func (m *routeMerger) readExisting(existing, gen []map[string]any) error {
 			m.report("left out %s %s/%s: it is not a route of the Service %s/%s", kind, namespaceOf(o, m.ns), objectName(o), m.ns, m.service)
 		case !isGenerated(o):
 			if genNames[kind+" "+objectName(o)] {
-				return fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), profiles.LabelManagedBy, profiles.ManagedByValue)
+				return fmt.Errorf("your %s %s has no %s=%s label but the name of a generated one: rename it to keep it as yours, or add the label to have it merged", kind, objectName(o), kube.LabelManagedBy, kube.ManagedBy)
 			}
 			m.keepUsers(kind, o)
 		default:
@@ -378,7 +379,7 @@ func (m *routeMerger) mergeGenerated(n map[string]any) error {
 		m.report("kept %d hand-written rule(s) of %s %s", len(old.handRules), kind, name)
 	}
 	if len(all) > profiles.MaxRulesPerRoute {
-		return fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), profiles.MaxRulesPerRoute, kind, profiles.LabelManagedBy, profiles.ManagedByValue)
+		return fmt.Errorf("%s %s would have %d rules, over Gateway API's limit of %d: move your own rules to a %s without the %s=%s label", kind, name, len(all), profiles.MaxRulesPerRoute, kind, kube.LabelManagedBy, kube.ManagedBy)
 	}
 	if len(all) == 0 {
 		m.report("removed %s %s: your own routes have all its matches; delete it from the cluster: kubectl delete %s %s -n %s", kind, name, strings.ToLower(kind), name, m.ns)
@@ -498,7 +499,7 @@ func reportRoutes(report func(string, ...any), oldIDs []string, oldLoc map[strin
 			report("updated route %s (path regex %s -> %s%s)", names[n], regexOf(k), regexOf(n), move)
 			continue
 		}
-		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], profiles.LabelManagedBy, profiles.ManagedByValue)
+		report("removed match %s from %s %s: the contract no longer has it (matches of your own belong in a route without the %s=%s label)", strings.TrimPrefix(k, kindOf(k)+" "), kindOf(k), oldLoc[k], kube.LabelManagedBy, kube.ManagedBy)
 	}
 	for _, k := range added {
 		if !paired[k] {

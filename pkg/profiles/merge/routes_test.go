@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/internal/testing/golden"
+	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 	"github.com/trafficctl/trafficctl/pkg/profiles/internal/profilestest"
 )
@@ -213,7 +214,7 @@ func ownershipCases() []routesCase {
 			edit: func(objs []map[string]any) []map[string]any {
 				o := handRoute("books", map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}})
 				asMap(asSlice(asMap(o["spec"])["parentRefs"])[0])["name"] = "books"
-				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
+				asMap(o["metadata"])["labels"] = map[string]any{kube.LabelManagedBy: kube.ManagedBy}
 				return append(objs, o)
 			},
 			wantChanges: []string{"left out HTTPRoute demo/books: it is not a route of the Service demo/web"},
@@ -311,7 +312,7 @@ func policyCases() []routesCase {
 			name: "hand-written rules of a policy the contract dropped",
 			edit: func(objs []map[string]any) []map[string]any {
 				o := handRoute("web-timeout-9s", map[string]any{"path": map[string]any{"type": "Exact", "value": "/x"}, "method": "GET"})
-				asMap(o["metadata"])["labels"] = map[string]any{profiles.LabelManagedBy: profiles.ManagedByValue}
+				asMap(o["metadata"])["labels"] = map[string]any{kube.LabelManagedBy: kube.ManagedBy}
 				return append(objs, o)
 			},
 			wantChanges: []string{"kept HTTPRoute web-timeout-9s for its 1 hand-written rule(s)"},
