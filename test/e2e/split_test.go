@@ -109,6 +109,27 @@ func TestSplitCommands(t *testing.T) {
 		t.Errorf("ab --clear: exit %d\n%s%s", code, out, errOut)
 	}
 
+	refusedSplitsChangeNothing(t, run, ns, rv)
+
+	// A TrafficSplit next to the HTTPRoute: auto refuses to guess (exit 1), naming both.
+	code, _, errOut = run("split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha2")
+	if code != cli.ExitOK || !strings.Contains(errOut, "warning: Service "+ns+"/web-svc is also steered by gateway (HTTPRoute") {
+		t.Fatalf("set through smi next to HTTPRoutes: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run("split", "get", "web-svc")
+	if code != cli.ExitError || !strings.Contains(errOut, "steered by gateway and smi at once") {
+		t.Errorf("both steering: exit %d, stderr %q", code, errOut)
+	}
+	code, out, _ = run("split", "get", "web-svc", "--router", "smi", "-o", "yaml")
+	if code != cli.ExitOK || !strings.Contains(out, "router: smi") || !strings.Contains(out, "service: web-v1") {
+		t.Errorf("get --router smi -o yaml: exit %d\n%s", code, out)
+	}
+}
+
+// refusedSplitsChangeNothing runs every bad split command: each exits 2 with one error line and
+// leaves the route's resourceVersion (rv) unchanged.
+func refusedSplitsChangeNothing(t *testing.T, run func(args ...string) (int, string, string), ns string, rv func() string) {
+	t.Helper()
 	bad := []struct {
 		name string
 		args []string
@@ -145,19 +166,6 @@ func TestSplitCommands(t *testing.T) {
 		})
 	}
 
-	// A TrafficSplit next to the HTTPRoute: auto refuses to guess (exit 1), naming both.
-	code, _, errOut = run("split", "set", "web-svc", "web-v1=1", "--router", "smi", "--smi-version", "v1alpha2")
-	if code != cli.ExitOK || !strings.Contains(errOut, "warning: Service "+ns+"/web-svc is also steered by gateway (HTTPRoute") {
-		t.Fatalf("set through smi next to HTTPRoutes: exit %d, stderr %q", code, errOut)
-	}
-	code, _, errOut = run("split", "get", "web-svc")
-	if code != cli.ExitError || !strings.Contains(errOut, "steered by gateway and smi at once") {
-		t.Errorf("both steering: exit %d, stderr %q", code, errOut)
-	}
-	code, out, _ = run("split", "get", "web-svc", "--router", "smi", "-o", "yaml")
-	if code != cli.ExitOK || !strings.Contains(out, "router: smi") || !strings.Contains(out, "service: web-v1") {
-		t.Errorf("get --router smi -o yaml: exit %d\n%s", code, out)
-	}
 }
 
 // TestSplitPerRouteHTTPRoutes runs set on routes shaped like `trafficctl profile --emit
