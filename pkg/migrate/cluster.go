@@ -46,23 +46,23 @@ func FromCluster(ctx context.Context, c *kube.Clients, ns, service string) (*Inp
 		}
 	}
 	if service != "" {
-		in.only(ns, service)
+		in.Only(ns, service)
 	}
 	return in, nil
 }
 
-// only keeps the objects of one Service.
-func (in *Input) only(ns, service string) {
+// Only keeps the objects of one Service (of any namespace when ns is empty).
+func (in *Input) Only(ns, service string) {
 	ps := in.Profiles[:0]
 	for _, sp := range in.Profiles {
-		if pns, svc := profileService(sp); pns == ns && svc == service {
+		if pns, svc := profileService(sp); (ns == "" || pns == ns) && svc == service {
 			ps = append(ps, sp)
 		}
 	}
 	in.Profiles = ps
 	ss := in.Splits[:0]
 	for _, ts := range in.Splits {
-		if ts.Namespace == ns && ts.Service == service {
+		if (ns == "" || ts.Namespace == ns) && ts.Service == service {
 			ss = append(ss, ts)
 		}
 	}

@@ -49,6 +49,8 @@ type Options struct {
 	// Port is the backend port for split backends that name none (TrafficSplit backends never
 	// do; dstOverrides may). 0 means such a split is an error.
 	Port int32
+	// PortOf finds the port of an apex Service when Port is 0 (the CLI reads the cluster).
+	PortOf func(ns, svc string) (int32, error)
 }
 
 // Source is an object a migration replaces: deleted once the new routes are accepted.
@@ -173,11 +175,19 @@ func (m *Migration) backends(sp *profiles.ServiceProfile, ts *smi.TrafficSplit, 
 	var out []Backend
 	switch {
 	case ts != nil:
-		if opts.Port == 0 {
+		port := opts.Port
+		if port == 0 && opts.PortOf != nil {
+			p, err := opts.PortOf(m.Namespace, m.Service)
+			if err != nil {
+				return nil, fmt.Errorf("TrafficSplit backends name no port: %w (or pass --port)", err)
+			}
+			port = p
+		}
+		if port == 0 {
 			return nil, errors.New("TrafficSplit backends name no port: pass --port (the apex Service's port)")
 		}
 		for _, b := range ts.Backends {
-			out = append(out, Backend{Service: b.Service, Port: opts.Port, Weight: b.Weight})
+			out = append(out, Backend{Service: b.Service, Port: port, Weight: b.Weight})
 		}
 		if sp != nil && len(sp.Spec.DstOverrides) > 0 {
 			m.note("ServiceProfile dstOverrides are replaced by TrafficSplit %s (linkerd-smi writes the split over them)", ts.Name)

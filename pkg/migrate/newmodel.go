@@ -1,12 +1,16 @@
 package migrate
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // newMatch is one match of a route rule as Linkerd ranks it.
@@ -155,4 +159,64 @@ func readMatch(mm map[string]any, grpc bool) (newMatch, string) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// ReadRoutes reads HTTPRoutes and GRPCRoutes from a YAML or JSON stream (a `kind: List`
+// included); other kinds are skipped.
+func ReadRoutes(source string, data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	var add func(obj map[string]any)
+	add = func(obj map[string]any) {
+		u := &unstructured.Unstructured{Object: obj}
+		if items, ok := obj["items"].([]any); ok && strings.HasSuffix(u.GetKind(), "List") {
+			for _, it := range items {
+				if m, ok := it.(map[string]any); ok {
+					add(m)
+				}
+			}
+			return
+		}
+		if k := u.GetKind(); k == "HTTPRoute" || k == "GRPCRoute" {
+			out = append(out, u)
+		}
+	}
+	for doc := 1; ; doc++ {
+		var obj map[string]any
+		err := dec.Decode(&obj)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: document %d: %v", ErrInput, source, doc, err)
+		}
+		if obj != nil {
+			add(obj)
+		}
+	}
+}
+
+// UseRoutes replaces the migration's routes with those of routes attached to its Service (a
+// set written or edited by hand) and proves the old objects against them.
+func (m *Migration) UseRoutes(routes []*unstructured.Unstructured) {
+	var mine []*unstructured.Unstructured
+	for _, r := range routes {
+		ns := r.GetNamespace()
+		if ns == "" {
+			ns = m.Namespace
+		}
+		if ns != m.Namespace {
+			continue
+		}
+		parents, _, _ := unstructured.NestedSlice(r.Object, "spec", "parentRefs")
+		for _, p := range parents {
+			pm, _ := p.(map[string]any)
+			if pm["kind"] == "Service" && pm["name"] == m.Service {
+				mine = append(mine, r)
+				break
+			}
+		}
+	}
+	m.Routes = mine
+	m.Proof = m.ProveAgainst(mine)
 }
