@@ -68,6 +68,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		newVerifyCommand(f),
 		newLoadCommand(f),
 		newSandboxCommand(f),
+		newMigrateCommand(f),
 	)
 	return root
 }
