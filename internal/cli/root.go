@@ -69,6 +69,7 @@ It talks to the cluster named by your kubeconfig, like kubectl: --kubeconfig, --
 		newLoadCommand(f),
 		newSandboxCommand(f),
 		newMigrateCommand(f),
+		newDoctorCommand(f),
 	)
 	return root
 }
