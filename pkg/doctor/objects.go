@@ -117,18 +117,41 @@ type steerer struct {
 	delete     string // the command that removes it
 }
 
-// steering finds Services whose traffic two controllers move: Flagger Canaries, Argo Rollouts,
-// and weights set directly (TrafficSplits, profile dstOverrides, weighted HTTPRoutes).
+// steerSource is a kind of object that moves Services' traffic.
+type steerSource struct {
+	group, version, resource, controller string
+	// services are the Services ("ns/name") an object steers.
+	services func(u unstructured.Unstructured) []string
+}
+
+// steerSources: Flagger Canaries, Argo Rollouts, and weights set directly (TrafficSplits and
+// weighted routes that no canary controller wrote: those carry an owner reference).
+var steerSources = []steerSource{
+	{"flagger.app", "v1beta1", "canaries", "Flagger", canaryServices},
+	{"argoproj.io", "v1alpha1", "rollouts", "Argo Rollouts", rolloutServices},
+	{"split.smi-spec.io", "v1alpha1", "trafficsplits", "weights set by hand", splitServices},
+	{"gateway.networking.k8s.io", "v1", "httproutes", "weights set by hand", weightedRouteServices},
+	{"policy.linkerd.io", "v1beta3", "httproutes", "weights set by hand", weightedRouteServices},
+	{"gateway.networking.k8s.io", "v1", "grpcroutes", "weights set by hand", weightedRouteServices},
+}
+
+// steering finds Services whose traffic two controllers move.
 func (r *Report) steering(ctx context.Context, w *world) error {
 	by := map[string][]steerer{}
-	if err := w.flagger(ctx, by); err != nil {
-		return err
-	}
-	if err := w.argo(ctx, by); err != nil {
-		return err
-	}
-	if err := w.weights(ctx, by); err != nil {
-		return err
+	for _, src := range steerSources {
+		objs, err := w.list(ctx, src.group, src.version, src.resource)
+		if err != nil {
+			return err
+		}
+		for _, u := range objs {
+			for _, key := range src.services(u) {
+				fix := fmt.Sprintf("kubectl -n %s delete %s.%s %s", u.GetNamespace(), src.resource, src.group, u.GetName())
+				if src.resource == "trafficsplits" {
+					fix = fmt.Sprintf("trafficctl migrate -n %s --service %s --apply", u.GetNamespace(), strings.SplitN(key, "/", 2)[1])
+				}
+				by[key] = append(by[key], steerer{src.controller, u.GetKind() + " " + u.GetName(), fix})
+			}
+		}
 	}
 	svcs := make([]string, 0, len(by))
 	for s := range by {
@@ -136,10 +159,9 @@ func (r *Report) steering(ctx context.Context, w *world) error {
 	}
 	sort.Strings(svcs)
 	for _, svc := range svcs {
-		ss := by[svc]
 		ctrls := map[string]bool{}
 		var names, fixes []string
-		for _, s := range ss {
+		for _, s := range by[svc] {
 			ctrls[s.controller] = true
 			names = append(names, s.object+" ("+s.controller+")")
 			fixes = append(fixes, s.delete)
@@ -152,75 +174,39 @@ func (r *Report) steering(ctx context.Context, w *world) error {
 	return nil
 }
 
-func (w *world) flagger(ctx context.Context, by map[string][]steerer) error {
-	canaries, err := w.list(ctx, "flagger.app", "v1beta1", "canaries")
-	if err != nil {
-		return err
+func canaryServices(c unstructured.Unstructured) []string {
+	svc, _, _ := unstructured.NestedString(c.Object, "spec", "service", "name")
+	if svc == "" {
+		svc, _, _ = unstructured.NestedString(c.Object, "spec", "targetRef", "name")
 	}
-	for _, c := range canaries {
-		svc, _, _ := unstructured.NestedString(c.Object, "spec", "service", "name")
-		if svc == "" {
-			svc, _, _ = unstructured.NestedString(c.Object, "spec", "targetRef", "name")
-		}
-		key := c.GetNamespace() + "/" + svc
-		by[key] = append(by[key], steerer{"Flagger", "Canary " + c.GetName(), fmt.Sprintf("kubectl -n %s delete canaries.flagger.app %s", c.GetNamespace(), c.GetName())})
-	}
-	return nil
+	return []string{c.GetNamespace() + "/" + svc}
 }
 
-func (w *world) argo(ctx context.Context, by map[string][]steerer) error {
-	rollouts, err := w.list(ctx, "argoproj.io", "v1alpha1", "rollouts")
-	if err != nil {
-		return err
-	}
-	for _, ro := range rollouts {
-		canary, _, _ := unstructured.NestedMap(ro.Object, "spec", "strategy", "canary")
-		var svcs []string
-		for _, k := range []string{"stableService", "canaryService"} {
-			if s, ok := canary[k].(string); ok && s != "" {
-				svcs = append(svcs, s)
-			}
-		}
-		if root, _, _ := unstructured.NestedString(canary, "trafficRouting", "smi", "rootService"); root != "" {
-			svcs = append(svcs, root)
-		}
-		for _, s := range svcs {
-			key := ro.GetNamespace() + "/" + s
-			by[key] = append(by[key], steerer{"Argo Rollouts", "Rollout " + ro.GetName(), fmt.Sprintf("kubectl -n %s delete rollouts.argoproj.io %s", ro.GetNamespace(), ro.GetName())})
+func rolloutServices(ro unstructured.Unstructured) []string {
+	canary, _, _ := unstructured.NestedMap(ro.Object, "spec", "strategy", "canary")
+	root, _, _ := unstructured.NestedString(canary, "trafficRouting", "smi", "rootService")
+	var out []string
+	for _, s := range []any{canary["stableService"], canary["canaryService"], root} {
+		if name, ok := s.(string); ok && name != "" {
+			out = append(out, ro.GetNamespace()+"/"+name)
 		}
 	}
-	return nil
+	return out
 }
 
-// weights records TrafficSplits and weighted routes that no canary controller wrote (objects
-// with an owner reference belong to their Canary or Rollout).
-func (w *world) weights(ctx context.Context, by map[string][]steerer) error {
-	splits, err := w.list(ctx, "split.smi-spec.io", "v1alpha1", "trafficsplits")
-	if err != nil {
-		return err
+func splitServices(ts unstructured.Unstructured) []string {
+	svc, _, _ := unstructured.NestedString(ts.Object, "spec", "service")
+	if len(ts.GetOwnerReferences()) > 0 || svc == "" {
+		return nil // written by a canary controller
 	}
-	for _, ts := range splits {
-		if len(ts.GetOwnerReferences()) > 0 {
-			continue // written by a canary controller
-		}
-		svc, _, _ := unstructured.NestedString(ts.Object, "spec", "service")
-		key := ts.GetNamespace() + "/" + svc
-		by[key] = append(by[key], steerer{"weights set by hand", "TrafficSplit " + ts.GetName(), fmt.Sprintf("trafficctl migrate -n %s --service %s --apply", ts.GetNamespace(), svc)})
+	return []string{ts.GetNamespace() + "/" + svc}
+}
+
+func weightedRouteServices(rt unstructured.Unstructured) []string {
+	if len(rt.GetOwnerReferences()) > 0 || !weighted(rt) {
+		return nil
 	}
-	routes, err := w.routes(ctx)
-	if err != nil {
-		return err
-	}
-	for _, rt := range routes {
-		if len(rt.GetOwnerReferences()) > 0 || !weighted(rt) {
-			continue
-		}
-		for _, key := range parentServices(rt) {
-			by[key] = append(by[key], steerer{"weights set by hand", rt.GetKind() + " " + rt.GetName(),
-				fmt.Sprintf("kubectl -n %s delete %s %s", rt.GetNamespace(), strings.ToLower(rt.GetKind())+"s."+rt.GroupVersionKind().Group, rt.GetName())})
-		}
-	}
-	return nil
+	return parentServices(rt)
 }
 
 // weighted tells whether a rule of the route splits between backends.

@@ -1,16 +1,12 @@
 package migrate
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // newMatch is one match of a route rule as Linkerd ranks it.
@@ -82,36 +78,21 @@ func annotationPolicy(a map[string]string) Policy {
 }
 
 func ruleBackends(rm map[string]any) string {
-	refs, _ := rm["backendRefs"].([]any)
-	var bs []Backend
-	for _, r := range refs {
-		m, _ := r.(map[string]any)
-		b := Backend{Weight: 1}
-		b.Service, _ = m["name"].(string)
-		b.Namespace, _ = m["namespace"].(string)
-		if p, ok := toInt(m["port"]); ok {
-			b.Port = int32(p)
+	var refs []struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+		Port      int32  `json:"port"`
+		Weight    *int64 `json:"weight"`
+	}
+	_ = fromMap(rm["backendRefs"], &refs)
+	bs := make([]Backend, len(refs))
+	for i, r := range refs {
+		bs[i] = Backend{Service: r.Name, Namespace: r.Namespace, Port: r.Port, Weight: 1}
+		if r.Weight != nil {
+			bs[i].Weight = *r.Weight
 		}
-		if w, ok := toInt(m["weight"]); ok {
-			b.Weight = w
-		}
-		bs = append(bs, b)
 	}
 	return backendsKey(bs)
-}
-
-func toInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case float64:
-		return int64(n), true
-	}
-	return 0, false
 }
 
 // readMatch models one match; a note says why it cannot be.
@@ -164,36 +145,15 @@ func asSlice(v any) []any {
 // ReadRoutes reads HTTPRoutes and GRPCRoutes from a YAML or JSON stream (a `kind: List`
 // included); other kinds are skipped.
 func ReadRoutes(source string, data []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var out []*unstructured.Unstructured
-	var add func(obj map[string]any)
-	add = func(obj map[string]any) {
+	err := decodeObjects(source, data, func(obj map[string]any) error {
 		u := &unstructured.Unstructured{Object: obj}
-		if items, ok := obj["items"].([]any); ok && strings.HasSuffix(u.GetKind(), "List") {
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok {
-					add(m)
-				}
-			}
-			return
-		}
 		if k := u.GetKind(); k == "HTTPRoute" || k == "GRPCRoute" {
 			out = append(out, u)
 		}
-	}
-	for doc := 1; ; doc++ {
-		var obj map[string]any
-		err := dec.Decode(&obj)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: document %d: %v", ErrInput, source, doc, err)
-		}
-		if obj != nil {
-			add(obj)
-		}
-	}
+		return nil
+	})
+	return out, err
 }
 
 // UseRoutes replaces the migration's routes with those of routes attached to its Service (a

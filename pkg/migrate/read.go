@@ -38,39 +38,50 @@ var ErrInput = errors.New("invalid input")
 // errors.
 func Read(source string, data []byte) (*Input, error) {
 	in := &Input{}
+	if err := decodeObjects(source, data, in.add); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// decodeObjects calls each for every object of a YAML or JSON stream, the items of a
+// `kind: List` one by one.
+func decodeObjects(source string, data []byte, each func(map[string]any) error) error {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for doc := 1; ; doc++ {
 		var obj map[string]any
 		err := dec.Decode(&obj)
 		if errors.Is(err, io.EOF) {
-			return in, nil
+			return nil
+		}
+		if err == nil && obj != nil {
+			err = eachItem(obj, each)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: document %d: %v", ErrInput, source, doc, err)
-		}
-		if obj == nil {
-			continue
-		}
-		if err := in.add(obj); err != nil {
-			return nil, fmt.Errorf("%w: %s: document %d: %v", ErrInput, source, doc, err)
+			return fmt.Errorf("%w: %s: document %d: %v", ErrInput, source, doc, err)
 		}
 	}
 }
 
+func eachItem(obj map[string]any, each func(map[string]any) error) error {
+	items, ok := obj["items"].([]any)
+	if kind, _ := obj["kind"].(string); !ok || !strings.HasSuffix(kind, "List") {
+		return each(obj)
+	}
+	for i, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("item %d is not an object", i+1)
+		}
+		if err := eachItem(m, each); err != nil {
+			return fmt.Errorf("item %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
 func (in *Input) add(obj map[string]any) error {
 	u := &unstructured.Unstructured{Object: obj}
-	if items, ok := obj["items"].([]any); ok && strings.HasSuffix(u.GetKind(), "List") {
-		for i, it := range items {
-			m, ok := it.(map[string]any)
-			if !ok {
-				return fmt.Errorf("item %d is not an object", i+1)
-			}
-			if err := in.add(m); err != nil {
-				return fmt.Errorf("item %d: %w", i+1, err)
-			}
-		}
-		return nil
-	}
 	gv := u.GroupVersionKind()
 	switch {
 	case gv.Group == "linkerd.io" && gv.Kind == profiles.ServiceProfileKind:
@@ -121,7 +132,8 @@ func readSplit(version string, obj map[string]any) (*smi.TrafficSplit, error) {
 	return ts, nil
 }
 
-func fromMap(obj map[string]any, into any) error {
+// fromMap decodes a value of an unstructured object into a typed one, through JSON.
+func fromMap(obj any, into any) error {
 	b, err := json.Marshal(obj)
 	if err != nil {
 		return err

@@ -39,12 +39,11 @@ func PathClasses(exprs []string, maxStates int) ([]PathClass, bool) {
 		example string
 	}
 	keyOf := func(sets []nfaSet) string {
-		var b strings.Builder
-		for _, s := range sets {
-			b.WriteString(s.key())
-			b.WriteByte('|')
+		parts := make([]string, len(sets))
+		for i, set := range sets {
+			parts[i] = set.key()
 		}
-		return b.String()
+		return strings.Join(parts, "|")
 	}
 	start := make([]nfaSet, len(progs))
 	for i, p := range progs {

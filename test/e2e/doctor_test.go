@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/yaml"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/localk8s"
@@ -29,8 +29,12 @@ type doctorCluster struct {
 	kubeconfig string
 }
 
-func startDoctorCluster(ctx context.Context, t *testing.T) *doctorCluster {
+// startDoctorCluster starts an API server with a Linkerd control plane whose version is in its
+// linkerd-config ConfigMap (configVersion) or its destination deployment's label (labelVersion).
+func startDoctorCluster(t *testing.T, configVersion, labelVersion string) (*doctorCluster, context.Context) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
 	testenv.Require(t) // skips under -short, and fails in CI when the binaries are missing
 	bins, err := localk8s.CachedBinaries()
 	if err != nil {
@@ -45,7 +49,9 @@ func startDoctorCluster(ctx context.Context, t *testing.T) *doctorCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &doctorCluster{c: c, kubeconfig: cl.Kubeconfig}
+	d := &doctorCluster{c: c, kubeconfig: cl.Kubeconfig}
+	d.linkerd(ctx, t, configVersion, labelVersion)
+	return d, ctx
 }
 
 // applyAs server-side applies obj with the given field manager (kubectl, helm, a controller).
@@ -95,7 +101,7 @@ func (d *doctorCluster) installCRDs(ctx context.Context, t *testing.T, path, man
 			crd, err := d.c.Dynamic.Resource(crdResource).Get(ctx, o.GetName(), metav1.GetOptions{})
 			if err == nil {
 				conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-				if strings.Contains(toYAML(t, conds), "type: Established") {
+				if strings.Contains(fmt.Sprint(conds), "type:Established") {
 					break
 				}
 			}
@@ -119,23 +125,10 @@ func merged(a, b map[string]string) map[string]string {
 	return out
 }
 
-func toYAML(t *testing.T, v any) string {
-	t.Helper()
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // apply applies a YAML document with trafficctl's field manager.
 func (d *doctorCluster) apply(ctx context.Context, t *testing.T, doc string) {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-		t.Fatal(err)
-	}
-	d.applyAs(ctx, t, u, kube.FieldManager)
+	applyYAML(ctx, t, d.c, doc)
 }
 
 func (d *doctorCluster) linkerd(ctx context.Context, t *testing.T, configVersion, labelVersion string) {
@@ -187,24 +180,16 @@ func gatewayAPIModuleCRDs(t *testing.T, channel string) string {
 // TestDoctorLinkerdChartOwnsGatewayAPI: Linkerd 2.19 (edge, from linkerd-config) with the Gateway
 // API CRDs still owned by Linkerd's CRD chart: the next CRD upgrade deletes them.
 func TestDoctorLinkerdChartOwnsGatewayAPI(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d := startDoctorCluster(ctx, t)
-	d.linkerd(ctx, t, "edge-25.10.1", "")
+	d, ctx := startDoctorCluster(t, "edge-25.10.1", "")
 	d.installCRDs(ctx, t, filepath.Join(testenv.Require(t).CRDs, "gateway-api-crds.yaml"), "helm",
 		map[string]string{"app.kubernetes.io/managed-by": "Helm"},
 		map[string]string{"meta.helm.sh/release-name": "linkerd-crds", "meta.helm.sh/release-namespace": "linkerd"})
 	code, out := d.doctor(t)
-	for _, want := range []string{
+	wantAll(t, out,
 		"Linkerd:     edge-25.10.1 (namespace linkerd)",
 		"Gateway API: v1.1.1, experimental channel, owner linkerd-chart",
 		"error gateway-api-owner: Linkerd's CRD chart owns the Gateway API CRDs, but Linkerd 2.19 no longer installs them",
-		"fix: kubectl annotate crd ",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("doctor output lacks %q", want)
-		}
-	}
+		"fix: kubectl annotate crd ")
 	if code != cli.ExitCheckFailed {
 		t.Errorf("exit %d, want 3", code)
 	}
@@ -214,18 +199,11 @@ func TestDoctorLinkerdChartOwnsGatewayAPI(t *testing.T) {
 // TestDoctorBundleTooNew: Linkerd 2.18 (from its deployment's label) with Gateway API v1.4.1
 // installed by hand with kubectl.
 func TestDoctorBundleTooNew(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d := startDoctorCluster(ctx, t)
-	d.linkerd(ctx, t, "", "stable-2.18.2")
+	d, ctx := startDoctorCluster(t, "", "stable-2.18.2")
 	d.installCRDs(ctx, t, gatewayAPIModuleCRDs(t, "standard"), "kubectl", nil, nil)
 	code, out := d.doctor(t, "-o", "json")
-	for _, want := range []string{`"bundleVersion": "v1.4.1"`, `"channel": "standard"`, `"owner": "manual"`, `"release": "2.18"`,
-		"Gateway API v1.4.1 is newer than Linkerd 2.18 supports (1.2.1)", "v1.2.1/standard-install.yaml"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("doctor -o json lacks %q:\n%s", want, out)
-		}
-	}
+	wantAll(t, out, `"bundleVersion": "v1.4.1"`, `"channel": "standard"`, `"owner": "manual"`, `"release": "2.18"`,
+		"Gateway API v1.4.1 is newer than Linkerd 2.18 supports (1.2.1)", "v1.2.1/standard-install.yaml")
 	if code != cli.ExitCheckFailed {
 		t.Errorf("exit %d, want 3", code)
 	}
@@ -235,16 +213,17 @@ func TestDoctorBundleTooNew(t *testing.T) {
 // another controller is only warned about; then a ServiceProfile shadowing an HTTPRoute and a
 // Flagger Canary and an Argo Rollout steering one Service are errors.
 func TestDoctorControllerAndLeftovers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	env := testenv.Require(t)
-	d := startDoctorCluster(ctx, t)
-	d.linkerd(ctx, t, "edge-26.6.2", "")
+	d, ctx := startDoctorCluster(t, "edge-26.6.2", "")
 	d.installCRDs(ctx, t, gatewayAPIModuleCRDs(t, "experimental"), "envoy-gateway", nil, nil)
 	for _, f := range []string{"linkerd-crds.yaml", "smi-trafficsplit-crd.yaml"} {
 		d.installCRDs(ctx, t, filepath.Join(env.CRDs, f), "kubectl", nil, nil)
 	}
-	d.installCRDs(ctx, t, writeFile(t, "canary-crds.yaml", canaryCRDs), "kubectl", nil, nil)
+	canaries := filepath.Join(t.TempDir(), "canary-crds.yaml")
+	if err := os.WriteFile(canaries, []byte(canaryCRDs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.installCRDs(ctx, t, canaries, "kubectl", nil, nil)
 	code, out := d.doctor(t)
 	if code != cli.ExitOK || !strings.Contains(out, "warning gateway-api-owner: controller:envoy-gateway manages the Gateway API CRDs") ||
 		!strings.Contains(out, "warning linkerd-smi") || !strings.Contains(out, "info gateway-api-version: Gateway API v1.4.1: Linkerd ignores fields newer than 1.2.1") {
@@ -254,28 +233,24 @@ func TestDoctorControllerAndLeftovers(t *testing.T) {
 		d.apply(ctx, t, doc)
 	}
 	code, out = d.doctor(t)
-	for _, want := range []string{
+	wantAll(t, out,
 		"error profile-overrides-route: ServiceProfile default/web-svc.default.svc.cluster.local: overrides HTTPRoute/web-svc attached to Service default/web-svc",
 		"fix: trafficctl migrate -n default --service web-svc --apply",
-		"error steered-twice: Service default/web-svc: 3 controllers set its traffic weights",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("doctor output lacks %q", want)
-		}
-	}
+		"error steered-twice: Service default/web-svc: 3 controllers set its traffic weights")
 	if code != cli.ExitCheckFailed {
 		t.Errorf("exit %d, want 3", code)
 	}
 	t.Logf("trafficctl doctor:\n%s", out)
 }
 
-func writeFile(t *testing.T, name, content string) string {
+// wantAll fails the test for each of wants that out lacks.
+func wantAll(t *testing.T, out string, wants ...string) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("doctor output lacks %q:\n%s", w, out)
+		}
 	}
-	return p
 }
 
 // canaryCRDs are minimal stand-ins for Flagger's and Argo Rollouts' CRDs (schema-less).
@@ -307,14 +282,8 @@ spec:
 `
 
 var doctorLeftovers = []string{
-	`apiVersion: linkerd.io/v1alpha2
-kind: ServiceProfile
-metadata: {name: web-svc.default.svc.cluster.local, namespace: default}
-spec:
-  routes:
-  - name: GET /api/list
-    condition: {method: GET, pathRegex: /api/list}
-    timeout: 1s`,
+	`{apiVersion: linkerd.io/v1alpha2, kind: ServiceProfile, metadata: {name: web-svc.default.svc.cluster.local, namespace: default},
+  spec: {routes: [{name: leaderboard, condition: {pathRegex: /api/leaderboard}, timeout: 1s}]}}`,
 	`apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web-svc, namespace: default}

@@ -26,13 +26,8 @@ kind: ServiceProfile
 metadata: {name: api.NS.svc.cluster.local, namespace: NS}
 spec:
   routes:
-  - name: list
-    condition: {pathRegex: /api/list}
-    timeout: 1s
-  - name: api
-    condition: {method: GET, pathRegex: /api/.*}
-    isRetryable: true
-    timeout: 2s
+  - {name: list, condition: {pathRegex: /api/list}, timeout: 1s}
+  - {name: api, condition: {method: GET, pathRegex: /api/.*}, isRetryable: true, timeout: 2s}
 `
 
 // webSplit is a TrafficSplit in the middle of a rollout.
@@ -136,7 +131,7 @@ func plantedDifferences(ctx context.Context, t *testing.T, c *kube.Clients, ns s
 	}
 	// The profile's routes reordered: the routes generated from the old order now differ.
 	reordered := strings.ReplaceAll(shopProfile, "NS", ns)
-	list := "  - name: list\n    condition: {pathRegex: /api/list}\n    timeout: 1s\n"
+	list := "  - {name: list, condition: {pathRegex: /api/list}, timeout: 1s}\n"
 	reordered = strings.Replace(reordered, list, "", 1) + list
 	applyYAML(ctx, t, c, reordered)
 	code, _, errOut := runCLI(t, append([]string{"migrate", "--service", "api", "--against", good}, kc...)...)
