@@ -28,7 +28,7 @@ const (
 // Finding is one thing doctor found, with the command that fixes it.
 type Finding struct {
 	Severity Severity `json:"severity"`
-	Check    string   `json:"check"`
+	Check    Check    `json:"check"`
 	Object   string   `json:"object,omitempty"`
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix,omitempty"`
@@ -42,15 +42,17 @@ func (f Finding) String() string {
 	return s
 }
 
-// Check names.
+// Check names a doctor check.
+type Check string
+
+// The checks.
 const (
-	CheckLinkerd      = "linkerd-version"
-	CheckGatewayAPI   = "gateway-api-version"
-	CheckCRDOwner     = "gateway-api-owner"
-	CheckSMI          = "linkerd-smi"
-	CheckProfile      = "profile-overrides-route"
-	CheckSteering     = "steered-twice"
-	CheckCompatSource = "compatibility"
+	CheckLinkerd    Check = "linkerd-version"
+	CheckGatewayAPI Check = "gateway-api-version"
+	CheckCRDOwner   Check = "gateway-api-owner"
+	CheckSMI        Check = "linkerd-smi"
+	CheckProfile    Check = "profile-overrides-route"
+	CheckSteering   Check = "steered-twice"
 )
 
 // LinkerdInfo is what doctor learned of the control plane.
@@ -129,7 +131,7 @@ func rank(s Severity) int {
 	return map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}[s]
 }
 
-func (r *Report) add(sev Severity, check, object, fix, format string, args ...any) {
+func (r *Report) add(sev Severity, check Check, object, fix, format string, args ...any) {
 	r.Findings = append(r.Findings, Finding{Severity: sev, Check: check, Object: object, Message: fmt.Sprintf(format, args...), Fix: fix})
 }
 

@@ -83,7 +83,7 @@ func TestGatewayAPI(t *testing.T) {
 			}
 			var got []string
 			for _, f := range r.Findings {
-				got = append(got, string(f.Severity)+" "+f.Check)
+				got = append(got, string(f.Severity)+" "+string(f.Check))
 				if f.Severity == SeverityError && f.Fix == "" {
 					t.Errorf("error finding without a fix: %s", f)
 				}

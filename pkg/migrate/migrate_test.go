@@ -204,7 +204,9 @@ spec:
 
 func TestUnmodelledAndSampling(t *testing.T) {
 	tests := []struct {
-		name, input, method, verdict string
+		name, input string
+		method      ProofMethod
+		verdict     Verdict
 	}{
 		{"not condition", `apiVersion: linkerd.io/v1alpha2
 kind: ServiceProfile

@@ -13,22 +13,28 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
-// Proof verdicts and methods.
+// Verdict is what a proof concludes.
+type Verdict string
+
+// ProofMethod is how a proof compared the requests.
+type ProofMethod string
+
+// Verdicts and methods of a proof.
 const (
-	VerdictEquivalent = "equivalent"
-	VerdictDifferent  = "different"
-	MethodAutomata    = "proved by automata"
-	MethodSampling    = "checked by sampling"
+	VerdictEquivalent Verdict     = "equivalent"
+	VerdictDifferent  Verdict     = "different"
+	MethodAutomata    ProofMethod = "proved by automata"
+	MethodSampling    ProofMethod = "checked by sampling"
 )
 
 // Proof compares, for every request (path x method), the policy the old objects route it to
 // (ServiceProfile: first matching route) with the policy the new routes route it to (HTTPRoute
 // precedence: match length, then method, then creation time and name).
 type Proof struct {
-	Verdict string `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
 	// Method is MethodAutomata when the routes' regexes were run side by side as one product
 	// automaton (every class of paths compared), else MethodSampling.
-	Method string `json:"method"`
+	Method ProofMethod `json:"method"`
 	// Requests is how many classes of requests (or sampled requests) were compared.
 	Requests    int          `json:"requests"`
 	Differences []Difference `json:"differences,omitempty"`

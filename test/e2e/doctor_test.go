@@ -190,10 +190,7 @@ func TestDoctorLinkerdChartOwnsGatewayAPI(t *testing.T) {
 		"Gateway API: v1.1.1, experimental channel, owner linkerd-chart",
 		"error gateway-api-owner: Linkerd's CRD chart owns the Gateway API CRDs, but Linkerd 2.19 no longer installs them",
 		"fix: kubectl annotate crd ")
-	if code != cli.ExitCheckFailed {
-		t.Errorf("exit %d, want 3", code)
-	}
-	t.Logf("trafficctl doctor:\n%s", out)
+	wantExit(t, code, cli.ExitCheckFailed, out)
 }
 
 // TestDoctorBundleTooNew: Linkerd 2.18 (from its deployment's label) with Gateway API v1.4.1
@@ -204,9 +201,7 @@ func TestDoctorBundleTooNew(t *testing.T) {
 	code, out := d.doctor(t, "-o", "json")
 	wantAll(t, out, `"bundleVersion": "v1.4.1"`, `"channel": "standard"`, `"owner": "manual"`, `"release": "2.18"`,
 		"Gateway API v1.4.1 is newer than Linkerd 2.18 supports (1.2.1)", "v1.2.1/standard-install.yaml")
-	if code != cli.ExitCheckFailed {
-		t.Errorf("exit %d, want 3", code)
-	}
+	wantExit(t, code, cli.ExitCheckFailed, out)
 }
 
 // TestDoctorControllerAndLeftovers: Linkerd 2.20 with Gateway API v1.4.1 experimental managed by
@@ -237,8 +232,14 @@ func TestDoctorControllerAndLeftovers(t *testing.T) {
 		"error profile-overrides-route: ServiceProfile default/web-svc.default.svc.cluster.local: overrides HTTPRoute/web-svc attached to Service default/web-svc",
 		"fix: trafficctl migrate -n default --service web-svc --apply",
 		"error steered-twice: Service default/web-svc: 3 controllers set its traffic weights")
-	if code != cli.ExitCheckFailed {
-		t.Errorf("exit %d, want 3", code)
+	wantExit(t, code, cli.ExitCheckFailed, out)
+}
+
+// wantExit fails the test unless doctor exited with want, and logs its output.
+func wantExit(t *testing.T, code, want int, out string) {
+	t.Helper()
+	if code != want {
+		t.Errorf("exit %d, want %d", code, want)
 	}
 	t.Logf("trafficctl doctor:\n%s", out)
 }
