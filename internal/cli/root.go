@@ -74,6 +74,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newVerifyCommand(f),
 		newLoadCommand(f),
 		newSandboxCommand(f),
+		newMigrateCommand(f),
+		newDoctorCommand(f),
 	)
 	return root
 }
