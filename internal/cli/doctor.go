@@ -57,7 +57,7 @@ func newDoctorCommand(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func (o *doctorOptions) Complete(_ []string) error { return nil }
+func (o *doctorOptions) Complete(_ *cobra.Command, _ []string) error { return nil }
 
 func (o *doctorOptions) Validate() error {
 	if o.linkerdNamespace == "" {
@@ -80,7 +80,7 @@ func (o *doctorOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("doctor: %w", err)
 	}
 	if o.output != outputText {
-		if err := printStructured(o.Out, o.output, r); err != nil {
+		if err := printObject(o.Out, o.output, r); err != nil {
 			return err
 		}
 	} else {

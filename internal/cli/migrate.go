@@ -106,7 +106,7 @@ func newMigrateCommand(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func (o *migrateOptions) Complete(_ []string) error {
+func (o *migrateOptions) Complete(_ *cobra.Command, _ []string) error {
 	return nil
 }
 
@@ -265,7 +265,7 @@ type migrateReport struct {
 
 func (o *migrateOptions) print(ms []*migrate.Migration, undo string) error {
 	if o.output == outputJSON {
-		return printStructured(o.Out, outputJSON, migrateReport{Migrations: ms, Undo: undo})
+		return printObject(o.Out, outputJSON, migrateReport{Migrations: ms, Undo: undo})
 	}
 	for _, m := range ms {
 		if err := writeRoutesYAML(o.Out, m.Routes); err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/trafficctl/trafficctl/pkg/profiles"
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 )
 
 // maxMatchesPerRule is Gateway API's limit on the matches of one rule.
@@ -153,10 +153,10 @@ func (m *Migration) region(i int, a match) (string, bool) {
 		return a.Regex, true
 	}
 	name := m.old.Routes[i].Name
-	if classes, ok := profiles.PathClasses(append([]string{a.Regex}, drops...), 0); ok && !keeps(classes) {
+	if classes, ok := regex.PathClasses(append([]string{a.Regex}, drops...), 0); ok && !keeps(classes) {
 		return "", false
 	}
-	re, ok := profiles.PathMinus(a.Regex, drops)
+	re, ok := regex.PathMinus(a.Regex, drops)
 	if !ok {
 		m.note("route %q: its regex overlaps earlier routes' and could not be narrowed by automata: kept as is (see the proof)", name)
 		return a.Regex, true
@@ -175,7 +175,7 @@ func overlaps(a, b string) bool {
 			return la == lb
 		}
 	}
-	classes, ok := profiles.PathClasses([]string{a, b}, 0)
+	classes, ok := regex.PathClasses([]string{a, b}, 0)
 	if !ok {
 		return true
 	}
@@ -188,7 +188,7 @@ func overlaps(a, b string) bool {
 }
 
 // keeps tells whether some class matches the first regex and none of the others.
-func keeps(classes []profiles.PathClass) bool {
+func keeps(classes []regex.PathClass) bool {
 	for _, c := range classes {
 		if c.Matches[0] && !slices.Contains(c.Matches[1:], true) {
 			return true

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/trafficctl/trafficctl/pkg/internal/regex"
 	"github.com/trafficctl/trafficctl/pkg/profiles"
 )
 
@@ -133,7 +134,7 @@ func walkRegexes(c *profiles.RequestMatch, add func(string), depth int) {
 
 // classProbes partitions paths by the regexes they match, one probe per class.
 func classProbes(exprs []string) ([]probe, bool) {
-	classes, ok := profiles.PathClasses(exprs, 0)
+	classes, ok := regex.PathClasses(exprs, 0)
 	if !ok {
 		return nil, false
 	}
@@ -154,7 +155,7 @@ func sampleProbes(exprs []string) []probe {
 	set := map[string]bool{"/": true}
 	for _, e := range exprs {
 		for range 20 {
-			for _, s := range profiles.NearMisses(e, rng) {
+			for _, s := range regex.NearMisses(e, rng) {
 				set[s] = true
 			}
 		}
@@ -168,7 +169,7 @@ func sampleProbes(exprs []string) []probe {
 	})
 	out := make([]probe, len(paths))
 	for i, s := range paths {
-		out[i] = probe{example: s, matches: func(e string) bool { return profiles.MatchWhole(e, s) }}
+		out[i] = probe{example: s, matches: func(e string) bool { return regex.MatchWhole(e, s) }}
 	}
 	return out
 }

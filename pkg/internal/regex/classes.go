@@ -1,4 +1,4 @@
-package profiles
+package regex
 
 import (
 	"math/rand/v2"
@@ -102,20 +102,10 @@ func readableRune(iv interval) rune {
 	return iv.lo
 }
 
-// PathMinus is a regex for the paths (slashes included) that keep matches and none of drop
-// matches, built from the regexes' automata; false when they cannot be combined.
-func PathMinus(keep string, drop []string) (string, bool) {
-	return pathMinus(keep, drop)
-}
-
-// MatchWhole tells whether the regex expr matches all of s, as Linkerd's proxy matches a
-// ServiceProfile route's pathRegex.
-func MatchWhole(expr, s string) bool { return matchWhole(expr, s) }
-
 // NearMisses returns strings close to a sample of expr (one character changed, added or
 // removed), the probes that find where two regexes disagree when no automaton can be built.
 func NearMisses(expr string, rng *rand.Rand) []string {
-	s, err := SampleRegex(expr, rng)
+	s, err := Sample(expr, rng)
 	if err != nil {
 		return nil
 	}
