@@ -1,4 +1,4 @@
-// Command demoapp runs one component of the project's Emojivoto stand-in (internal/demoapp) in
+// Command demoapp runs one component of the project's Emojivoto stand-in (internal/sandbox/demoapp) in
 // a container: `demoapp emoji`, `demoapp voting` or `demoapp web`. It reads upstream
 // Emojivoto's environment variables (GRPC_PORT, PROM_PORT, WEB_PORT, EMOJISVC_HOST,
 // VOTINGSVC_HOST, FAILURE_RATE, ARTIFICIAL_DELAY), so deploy/emojivoto runs it unchanged.
@@ -21,7 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/trafficctl/trafficctl/internal/demoapp"
+	"github.com/trafficctl/trafficctl/internal/sandbox/demoapp"
 )
 
 // webVersion is what web reports; `make images` sets it with -ldflags -X main.webVersion=v2.
