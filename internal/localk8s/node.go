@@ -578,6 +578,15 @@ func cleanupNode(dir string) {
 	}
 	unmountUnder(dir)
 	_ = exec.Command("ip", "link", "delete", NodeBridge).Run()
+	// `kube-proxy --cleanup` leaves the chain guarding 127.0.0.0/8 that kube-proxy adds.
+	for _, ipt := range []string{"iptables", "ip6tables"} {
+		for _, args := range [][]string{
+			{"-D", "INPUT", "-j", "KUBE-FIREWALL"}, {"-D", "OUTPUT", "-j", "KUBE-FIREWALL"},
+			{"-F", "KUBE-FIREWALL"}, {"-X", "KUBE-FIREWALL"},
+		} {
+			_ = exec.Command(ipt, args...).Run()
+		}
+	}
 }
 
 // unmountUnder lazily unmounts every mount point under dir, deepest first.
