@@ -127,3 +127,5 @@ func countReady(pods []corev1.Pod) int {
 	}
 	return n
 }
+
+var listAll = metav1.ListOptions{}
