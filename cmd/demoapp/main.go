@@ -9,10 +9,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -31,7 +34,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: demoapp emoji|voting|web")
+		fmt.Fprintln(os.Stderr, "usage: demoapp emoji|voting|web|vote-bot")
 		os.Exit(2)
 	}
 	if err := run(ctx, os.Args[1]); err != nil {
@@ -119,6 +122,11 @@ func run(ctx context.Context, kind string) error {
 			w.Header().Set("X-Demo-Version", webVersion)
 			fmt.Fprintf(w, "{\"version\":%q}\n", webVersion)
 		})
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Demo-Version", webVersion)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, "<!doctype html><title>emojivoto %[1]s</title><h1>Emojivoto (web %[1]s)</h1><p>API: /api/list, /api/vote?choice=:joy:, /api/leaderboard</p>\n", webVersion)
+		})
 		mux.Handle("/", web)
 		srv := &http.Server{Addr: ":" + env("WEB_PORT", "8080"), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
@@ -132,6 +140,51 @@ func run(ctx context.Context, kind string) error {
 			return err
 		}
 		return nil
+	case "vote-bot":
+		return voteBot(ctx, env("WEB_HOST", "web-svc:80"))
 	}
-	return fmt.Errorf("unknown component %q: use emoji, voting or web", kind)
+	return fmt.Errorf("unknown component %q: use emoji, voting, web or vote-bot", kind)
+}
+
+// voteBot votes for a random emoji of web's list about once a second, as upstream's vote-bot.
+func voteBot(ctx context.Context, host string) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	base := "http://" + host
+	var shortcodes []string
+	for len(shortcodes) == 0 {
+		var list []struct {
+			Shortcode string `json:"shortcode"`
+		}
+		resp, err := client.Get(base + "/api/list")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&list)
+			resp.Body.Close()
+		}
+		for _, e := range list {
+			shortcodes = append(shortcodes, e.Shortcode)
+		}
+		if len(shortcodes) == 0 {
+			fmt.Fprintf(os.Stderr, "vote-bot: list emojis from %s: %v\n", base, err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	fmt.Printf("vote-bot voting on %s\n", base)
+	for {
+		choice := shortcodes[rand.IntN(len(shortcodes))]
+		resp, err := client.Post(base+"/api/vote?choice="+url.QueryEscape(choice), "text/plain", nil)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vote-bot: %v\n", err)
+		} else {
+			resp.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
