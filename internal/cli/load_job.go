@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/trafficctl/trafficctl/internal/version"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
