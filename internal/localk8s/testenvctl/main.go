@@ -26,8 +26,8 @@ const usage = `usage: testenvctl bins | up [--node] [DIR] | down [DIR] | images 
                 kube-node binary) and the pause image
   up [DIR]      start etcd + kube-apiserver on 127.0.0.1 with the upstream CRDs; prints export KUBECONFIG=...
   up --node     the same plus a real node (containerd, kubelet, ...; needs root and the Debian
-                packages containerd runc containernetworking-plugins iptables), with the images
-                of ` + "`make images`" + ` (dist/images) imported
+                packages containerd runc containernetworking-plugins iptables), with this checkout's
+                images built and every image in dist/images (make images) imported
   down [DIR]    stop what up started (DIR defaults to ./.cache/testenv)
   images [OUT]  build the OCI image tarballs (trafficctl, demo app) into OUT (default dist/images)`
 
@@ -141,15 +141,13 @@ func up(ctx context.Context, dir string, node bool) error {
 		return err
 	}
 	if node {
-		images, err := buildImages(ctx, filepath.Join("dist", "images"))
-		if err != nil {
+		// Build this checkout's images, then import every tarball in dist/images (also those of
+		// an earlier `make images VERSION=...`).
+		if _, err := buildImages(ctx, filepath.Join("dist", "images")); err != nil {
 			_ = c.Stop()
 			return err
 		}
-		var paths []string
-		for _, im := range images {
-			paths = append(paths, im.Path)
-		}
+		paths, _ := filepath.Glob(filepath.Join("dist", "images", "*.oci.tar"))
 		nb, _ := localk8s.SystemNodeBinaries()
 		nb.Dir, nb.Pause = nodeBins.Dir, nodeBins.Pause
 		n, err := localk8s.StartNode(ctx, c, localk8s.NodeOptions{Binaries: nb, Lifetime: localk8s.Detached, Images: paths, Log: os.Stderr})
