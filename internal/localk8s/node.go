@@ -665,3 +665,26 @@ func clientcmdConfig(path string) (*rest.Config, error) {
 	}
 	return clientcmd.BuildConfigFromFlags("", path)
 }
+
+// CleanupStaleNode cleans up after a node whose process died without stopping it (its pods'
+// containers keep running under their shims, mounts and the bridge stay), unless a node is
+// running now. Test environments call it before deleting stale work directories, which would
+// otherwise remove the runc state needed to find those containers.
+func CleanupStaleNode() {
+	if os.Geteuid() != 0 {
+		return
+	}
+	f, err := os.OpenFile(nodeLock, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return // a node runs
+	}
+	prev, _ := io.ReadAll(f)
+	if dir := strings.TrimSpace(string(prev)); dir != "" && !Running(dir) {
+		cleanupNode(dir)
+		_ = f.Truncate(0)
+	}
+}

@@ -120,6 +120,7 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	localk8s.CleanupStaleNode() // before its work directory goes
 	removeStaleWorkDirs()
 	workDir, err = os.MkdirTemp("", workDirPrefix)
 	if err != nil {
