@@ -390,6 +390,9 @@ metricsBindAddress: 127.0.0.1:%[5]d
 oomScoreAdj: 0
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {masqueradeAll: true, syncPeriod: 10s, minSyncPeriod: 0s}
+# NodePorts only on the node's own address: not on the machine's other interfaces or loopback
+# (which would need route_localnet).
+nodePortAddresses: [primary]
 `, kc, n.Name, NodePodCIDR, ports[2], ports[3])
 	for name, body := range map[string]string{"kubelet.yaml": kubelet, "kube-proxy.yaml": proxy} {
 		if err := os.WriteFile(n.path(name), []byte(body), 0o644); err != nil {
