@@ -10,6 +10,9 @@ LDFLAGS := -X github.com/trafficctl/trafficctl/internal/version.Version=$(VERSIO
 STATICCHECK_VERSION := v0.8.2
 # Timing-sensitive load tests run on their own, after the API-server suites (2-core machines).
 TIMING_PKGS := ./pkg/load/...
+# The real node's pods (test/node) run on their own too: a dozen containers starting would load
+# the machine under the other suites' timing-sensitive tests.
+NODE_PKGS := ./test/node
 TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: help build test test-short lint bench testbins fetch-crds generate image images clean
@@ -26,8 +29,9 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 test: lint testbins ## lint, then every test including integration (real API server, Prometheus, Chromium)
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -E '/pkg/load(/|$$)')
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -E '/pkg/load(/|$$)|/test/node$$')
 	$(GO) test $(TEST_FLAGS) -p 1 $(TIMING_PKGS)
+	$(GO) test $(TEST_FLAGS) $(NODE_PKGS)
 
 test-short: ## unit tests only (-short skips everything that needs a real part)
 	$(GO) test -short -count=1 ./...
