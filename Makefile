@@ -10,9 +10,12 @@ LDFLAGS := -X github.com/trafficctl/trafficctl/internal/version.Version=$(VERSIO
 STATICCHECK_VERSION := v0.8.2
 # Timing-sensitive load tests run on their own, after the API-server suites (2-core machines).
 TIMING_PKGS := ./pkg/load/...
+# The real node's pods (test/node) run on their own too: a dozen containers starting would load
+# the machine under the other suites' timing-sensitive tests.
+NODE_PKGS := ./test/node
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help build test test-short lint bench testbins fetch-crds generate image clean
+.PHONY: help build test test-short lint bench testbins fetch-crds generate image images clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,8 +29,9 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 test: lint testbins ## lint, then every test including integration (real API server, Prometheus, Chromium)
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -E '/pkg/load(/|$$)')
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -E '/pkg/load(/|$$)|/test/node$$')
 	$(GO) test $(TEST_FLAGS) -p 1 $(TIMING_PKGS)
+	$(GO) test $(TEST_FLAGS) $(NODE_PKGS)
 
 test-short: ## unit tests only (-short skips everything that needs a real part)
 	$(GO) test -short -count=1 ./...
@@ -35,7 +39,7 @@ test-short: ## unit tests only (-short skips everything that needs a real part)
 bench: ## benchmarks (see README for the side-by-side comparisons in scripts/)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-testbins: ## build etcd + kube-apiserver for the integration tests (cached in ~/.cache/trafficctl)
+testbins: ## build etcd, kube-apiserver and the node binaries (kubelet & co.) for the integration tests (cached in ~/.cache/trafficctl)
 	$(GO) run ./internal/localk8s/testenvctl bins
 
 fetch-crds: ## download the upstream CRDs at pinned versions (needs network)
@@ -43,6 +47,9 @@ fetch-crds: ## download the upstream CRDs at pinned versions (needs network)
 
 generate: ## regenerate committed generated files (protobuf Go code, dashboards, emojivoto profiles); a test checks they are current
 	$(GO) run ./internal/tools/generate/cmd/generate
+
+images: ## build OCI image tarballs without Docker (trafficctl, demo app emoji/voting/web v1+v2) into dist/images
+	$(GO) run -ldflags "$(LDFLAGS)" ./internal/localk8s/testenvctl images dist/images
 
 IMAGE ?= ghcr.io/trafficctl/trafficctl:$(VERSION)
 image: ## build the container image (canary controller and load jobs); needs a Docker engine

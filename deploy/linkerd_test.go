@@ -196,7 +196,7 @@ func chartsDir(t *testing.T) string {
 		}
 		dir = filepath.Join(root, "..", "shared", "charts")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "linkerd-control-plane-2026.8.0.tgz")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "linkerd-control-plane-"+versions(t)["LINKERD_CHART_VERSION"]+".tgz")); err != nil {
 		testenv.Missing(t, "upstream Linkerd charts not found in %s: set TRAFFICCTL_CHARTS_DIR", dir)
 	}
 	return dir
@@ -209,22 +209,28 @@ type release struct {
 	// objects is the least number of objects a correct render has, so a values typo that
 	// silently disables half a chart fails.
 	objects int
+	// version is the chart version, from versions.env: the one install-linkerd.sh installs.
+	version string
 }
 
-func releases(certs string) []release {
+// releases lists the charts at the versions install-linkerd.sh installs (versions.env), so the
+// render tested here is the release installed.
+func releases(t *testing.T, certs string) []release {
+	v := versions(t)
+	linkerd, smi := v["LINKERD_CHART_VERSION"], v["LINKERD_SMI_CHART_VERSION"]
 	certArgs := []string{
 		"--set-file", "identityTrustAnchorsPEM=" + filepath.Join(certs, "ca.crt"),
 		"--set-file", "identity.issuer.tls.crtPEM=" + filepath.Join(certs, "issuer.crt"),
 		"--set-file", "identity.issuer.tls.keyPEM=" + filepath.Join(certs, "issuer.key"),
 	}
 	return []release{
-		{"linkerd-crds", "linkerd-crds-2026.8.0.tgz", "linkerd", []string{"-f", "linkerd/values/linkerd-crds.yaml"}, 10},
-		{"linkerd-control-plane", "linkerd-control-plane-2026.8.0.tgz", "linkerd",
-			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml"}, certArgs...), 40},
-		{"linkerd-control-plane-ha", "linkerd-control-plane-2026.8.0.tgz", "linkerd",
-			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml", "-f", "linkerd/values/linkerd-control-plane-ha.yaml"}, certArgs...), 43},
-		{"linkerd-viz", "linkerd-viz-2026.8.0.tgz", "linkerd-viz", []string{"-f", "linkerd/values/linkerd-viz.yaml"}, 56},
-		{"linkerd-smi", "linkerd-smi-1.0.4.tgz", "linkerd-smi", []string{"-f", "linkerd/values/linkerd-smi.yaml"}, 10},
+		{"linkerd-crds", "linkerd-crds-" + linkerd + ".tgz", "linkerd", []string{"-f", "linkerd/values/linkerd-crds.yaml"}, 10, linkerd},
+		{"linkerd-control-plane", "linkerd-control-plane-" + linkerd + ".tgz", "linkerd",
+			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml"}, certArgs...), 40, linkerd},
+		{"linkerd-control-plane-ha", "linkerd-control-plane-" + linkerd + ".tgz", "linkerd",
+			append([]string{"-f", "linkerd/values/linkerd-control-plane.yaml", "-f", "linkerd/values/linkerd-control-plane-ha.yaml"}, certArgs...), 43, linkerd},
+		{"linkerd-viz", "linkerd-viz-" + linkerd + ".tgz", "linkerd-viz", []string{"-f", "linkerd/values/linkerd-viz.yaml"}, 56, linkerd},
+		{"linkerd-smi", "linkerd-smi-" + smi + ".tgz", "linkerd-smi", []string{"-f", "linkerd/values/linkerd-smi.yaml"}, 10, smi},
 	}
 }
 
@@ -277,11 +283,18 @@ func TestLinkerdRender(t *testing.T) {
 	env := testenv.Require(t)
 	installGatewayCRDs(t, env)
 	certs := genCerts(t)
-	for _, r := range releases(certs) {
+	for _, r := range releases(t, certs) {
 		t.Run(r.name, func(t *testing.T) {
 			objs := helmTemplate(t, helm, charts, r)
 			if len(objs) < r.objects {
 				t.Errorf("rendered %d objects, want at least %d", len(objs), r.objects)
+			}
+			// The chart rendered here must be the version install-linkerd.sh installs.
+			for _, o := range objs {
+				if c, ok := o.GetLabels()["helm.sh/chart"]; ok && !strings.HasSuffix(c, "-"+r.version) {
+					t.Errorf("%s: rendered from chart %s, but versions.env installs %s", kube.Describe(o), c, r.version)
+					break
+				}
 			}
 			v := versions(t)
 			for _, img := range images(objs) {

@@ -207,7 +207,7 @@ func TestProxyTracingRender(t *testing.T) {
 		"LINKERD2_PROXY_TRACE_PROTOCOL":           "opentelemetry",
 	}
 	var proxies int
-	for _, o := range helmTemplate(t, helm, charts, releases(certs)[1]) {
+	for _, o := range helmTemplate(t, helm, charts, releases(t, certs)[1]) {
 		if o.GetKind() != "Deployment" {
 			continue
 		}

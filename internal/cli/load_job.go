@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/trafficctl/trafficctl/internal/version"
 	"github.com/trafficctl/trafficctl/pkg/kube"
 	"github.com/trafficctl/trafficctl/pkg/load"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
@@ -33,12 +34,14 @@ Without --apply the objects are printed as YAML, for kubectl or GitOps.`
 
 type loadJobOptions struct {
 	genericiooptions.IOStreams
-	f        *Factory
-	name     string
-	image    string
-	replicas int32
-	apply    bool
-	dryRun   string
+	f     *Factory
+	name  string
+	image string
+	// serviceAccount is the attackers' identity.
+	serviceAccount string
+	replicas       int32
+	apply          bool
+	dryRun         string
 
 	path     string
 	scenario *load.Scenario
@@ -50,7 +53,8 @@ func newLoadJobCommand(f *Factory) *cobra.Command {
 	o := &loadJobOptions{IOStreams: f.Streams, f: f}
 	cmd := newCommand("job SCENARIO.yaml --replicas N", loadJobShort, loadJobLong, loadJobExample, cobra.ExactArgs(1), o)
 	cmd.Flags().StringVar(&o.name, "name", "", "name of the Job and ConfigMap (default: loadtest-<scenario file name>)")
-	cmd.Flags().StringVar(&o.image, "image", loadjob.DefaultImage, "attacker image (built from deploy/trafficctl)")
+	cmd.Flags().StringVar(&o.image, "image", loadjob.Image(version.Version), "attacker image (deploy/trafficctl or make images; default: the image of this binary's version)")
+	cmd.Flags().StringVar(&o.serviceAccount, "service-account", loadjob.DefaultServiceAccount, "ServiceAccount (mesh identity) the attackers run as; created when missing")
 	cmd.Flags().Int32Var(&o.replicas, "replicas", 1, "number of attacker pods")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply to the cluster (server-side apply) instead of printing")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", "with --apply: none or server")
@@ -130,7 +134,7 @@ func (o *loadJobOptions) Run(ctx context.Context) error {
 		return err
 	}
 	objs, err := loadjob.Render(loadjob.Options{
-		Name: o.name, Namespace: ns, Image: o.image, Replicas: o.replicas,
+		Name: o.name, Namespace: ns, Image: o.image, ServiceAccount: o.serviceAccount, Replicas: o.replicas,
 		Scenario: o.data, Thresholds: o.scenario.Thresholds,
 	})
 	if err != nil {

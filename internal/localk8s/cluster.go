@@ -32,6 +32,11 @@ type Cluster struct {
 	Config *rest.Config
 	// Server is the API server URL.
 	Server string
+	// Port is the API server's port; CAFile its serving certificate (the CA for clients).
+	Port   int
+	CAFile string
+	// ForNode is set when the cluster was started with Options.ForNode (see StartNode).
+	ForNode bool
 }
 
 // ContextName is the kubeconfig context written for a local cluster.
@@ -46,6 +51,9 @@ type Options struct {
 	Lifetime Lifetime
 	// Ready bounds the wait for the API server; 0 means 60 s.
 	Ready time.Duration
+	// ForNode prepares the API server for a node (StartNode): it listens on all addresses, so
+	// pods reach it through the node's bridge, and admits pods with ServiceAccount tokens.
+	ForNode bool
 }
 
 // Start runs etcd and kube-apiserver on free 127.0.0.1 ports and waits until the API server is
@@ -117,9 +125,15 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		return nil, fmt.Errorf("clean certificates: %w", err)
 	}
 	server := fmt.Sprintf("https://127.0.0.1:%d", ports[2])
+	bind, admission := "127.0.0.1", "--disable-admission-plugins=ServiceAccount"
+	if o.ForNode {
+		// Pods reach the API server at the node's bridge address (the kubernetes Service's
+		// endpoint, see StartNode), and kube-controller-manager creates the ServiceAccounts.
+		bind, admission = "0.0.0.0", "--enable-admission-plugins=ServiceAccount"
+	}
 	if _, err := startProcess(dir, "kube-apiserver", o.Lifetime, o.Binaries.APIServer,
 		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--bind-address="+bind, "--advertise-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(ports[2]),
 		"--cert-dir="+certDir,
 		"--token-auth-file="+filepath.Join(dir, "tokens.csv"),
@@ -128,11 +142,14 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
-		// No controllers run here: no endpoint reconciler (it warns about loopback every 10 s)
-		// and no ServiceAccount admission (nothing creates default ServiceAccounts).
+		// No controllers run here without a node: no endpoint reconciler (it warns about
+		// loopback every 10 s) and no ServiceAccount admission (nothing creates default
+		// ServiceAccounts).
 		"--endpoint-reconciler-type=none",
-		"--disable-admission-plugins=ServiceAccount",
+		admission,
 		"--allow-privileged=true",
+		// A node's name does not resolve: reach kubelets (logs, exec) by their InternalIP.
+		"--kubelet-preferred-address-types=InternalIP",
 	); err != nil {
 		return nil, err
 	}
@@ -153,7 +170,7 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		return nil, fmt.Errorf("load %s: %w", kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = 100, 200
-	return &Cluster{Dir: dir, Kubeconfig: kubeconfig, Config: cfg, Server: server}, nil
+	return &Cluster{Dir: dir, Kubeconfig: kubeconfig, Config: cfg, Server: server, Port: ports[2], CAFile: caFile, ForNode: o.ForNode}, nil
 }
 
 // Stop stops the cluster's servers.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/trafficctl/trafficctl/internal/cli"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
+	"github.com/trafficctl/trafficctl/internal/version"
 	loadjob "github.com/trafficctl/trafficctl/pkg/load/job"
 )
 
@@ -453,7 +454,7 @@ func TestLoadJobAndCollect(t *testing.T) {
 		t.Fatalf("render: exit %d: %s", code, stderr)
 	}
 	for _, w := range []string{"kind: ConfigMap", "kind: Job", "name: loadtest-demo", "namespace: emojivoto", "parallelism: 3", "completionMode: Indexed",
-		"image: " + loadjob.DefaultImage, "--fail-on-breach=false", "rate: 50", "trafficctl.dev/load-thresholds"} {
+		"image: " + loadjob.Image(version.Version), "--fail-on-breach=false", "rate: 50", "trafficctl.dev/load-thresholds"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("rendered job lacks %q:\n%s", w, stdout)
 		}

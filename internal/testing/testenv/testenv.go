@@ -48,6 +48,8 @@ type Env struct {
 	Kubeconfig string
 	// CRDs is the directory the installed CRDs came from.
 	CRDs string
+	// Node is the package's node, set by RequireNode (packages whose TestMain passes WithNode).
+	Node *Node
 }
 
 var (
@@ -59,10 +61,14 @@ var (
 )
 
 // Main runs the package's tests and stops the API server afterwards. Use it as the package's
-// TestMain.
-func Main(m *testing.M) {
+// TestMain. WithNode prepares a node for the tests that call RequireNode.
+func Main(m *testing.M, opts ...Option) {
 	flag.Parse()
+	for _, o := range opts {
+		o(&options)
+	}
 	code := m.Run()
+	stopNode()
 	if cluster != nil {
 		if err := cluster.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: stop API server: %v\n", err)
@@ -114,12 +120,13 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	localk8s.CleanupStaleNode() // before its work directory goes
 	removeStaleWorkDirs()
 	workDir, err = os.MkdirTemp("", workDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	cluster, err = localk8s.Start(ctx, localk8s.Options{Dir: workDir, Binaries: bins, Lifetime: localk8s.DieWithParent})
+	cluster, err = localk8s.Start(ctx, localk8s.Options{Dir: workDir, Binaries: bins, Lifetime: localk8s.DieWithParent, ForNode: options.node})
 	if err != nil {
 		return nil, err
 	}

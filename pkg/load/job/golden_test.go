@@ -13,7 +13,7 @@ import (
 
 func TestGoldenJob(t *testing.T) {
 	objs, err := Render(Options{
-		Name: "loadtest-demo", Namespace: "emojivoto", Image: DefaultImage, Replicas: 3,
+		Name: "loadtest-demo", Namespace: "emojivoto", Image: ImageRepository + ":v0.1.0", Replicas: 3,
 		Scenario: []byte(demoScenario), Thresholds: load.Thresholds{P99: 100 * time.Millisecond, MinSuccess: 99.9},
 	})
 	if err != nil {

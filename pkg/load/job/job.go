@@ -23,9 +23,17 @@ import (
 	"github.com/trafficctl/trafficctl/pkg/load"
 )
 
+// ImageRepository is where the trafficctl image (deploy/trafficctl, `make images`) lives.
+const ImageRepository = "ghcr.io/trafficctl/trafficctl"
+
+// Image is the attacker image of a trafficctl release: `load job` uses its own version's, so a
+// release runs the same release in the cluster (the tag `make images` gives the image).
+func Image(version string) string { return ImageRepository + ":" + version }
+
 const (
-	// DefaultImage is the attacker image: the pinned release built from deploy/trafficctl.
-	DefaultImage = "ghcr.io/trafficctl/trafficctl:v0.1.0"
+	// DefaultServiceAccount is the attackers' identity: the one deploy/emojivoto's default-deny
+	// policy lets call web. Render creates it when missing.
+	DefaultServiceAccount = "loadtest"
 	// AttackerContainer is the name of the container whose log holds a replica's report.
 	AttackerContainer = "attacker"
 	scenarioMount     = "/etc/trafficctl"
@@ -38,18 +46,27 @@ var ErrNotFinished = errors.New("load job not finished")
 // Options describe a load job.
 type Options struct {
 	Name, Namespace, Image string
-	Replicas               int32
+	// ServiceAccount the attackers run as (their mesh identity); default DefaultServiceAccount.
+	ServiceAccount string
+	Replicas       int32
 	// Scenario is the scenario file as written; it travels in a ConfigMap.
 	Scenario   []byte
 	Thresholds load.Thresholds
 }
 
-// Render returns the ConfigMap holding the scenario and an Indexed Job of Replicas
-// attacker pods, each running the whole scenario (so the total load is Replicas times the
-// scenario's rates) and printing its JSON report, histograms included, to its log.
+// Render returns the attackers' ServiceAccount, the ConfigMap holding the scenario and an
+// Indexed Job of Replicas attacker pods, each running the whole scenario (so the total load is
+// Replicas times the scenario's rates) and printing its JSON report, histograms included, to
+// its log.
 func Render(o Options) ([]*unstructured.Unstructured, error) {
 	if o.Replicas < 1 {
 		return nil, fmt.Errorf("replicas must be at least 1")
+	}
+	if o.ServiceAccount == "" {
+		o.ServiceAccount = DefaultServiceAccount
+	}
+	if o.Image == "" {
+		return nil, fmt.Errorf("the attacker image is required")
 	}
 	th, err := json.Marshal(o.Thresholds)
 	if err != nil {
@@ -59,6 +76,10 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 		kube.LabelName:      "trafficctl-load",
 		kube.LabelInstance:  o.Name,
 		kube.LabelManagedBy: kube.ManagedBy,
+	}
+	sa := &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.ServiceAccount, Namespace: o.Namespace},
 	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -85,7 +106,10 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 					Annotations: map[string]string{"config.alpha.linkerd.io/proxy-enable-native-sidecar": "true"},
 				},
 				Spec: corev1.PodSpec{
-					RestartPolicy: corev1.RestartPolicyNever,
+					RestartPolicy:      corev1.RestartPolicyNever,
+					ServiceAccountName: o.ServiceAccount,
+					// The identity is for the mesh; the attackers never call the API server.
+					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To(int64(65532)),
@@ -120,7 +144,7 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 		},
 	}
 	var out []*unstructured.Unstructured
-	for _, obj := range []runtime.Object{cm, job} {
+	for _, obj := range []runtime.Object{sa, cm, job} {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 		if err != nil {
 			return nil, err

@@ -29,7 +29,7 @@ func TestCollectJob(t *testing.T) {
 	ctx := context.Background()
 
 	objs, err := Render(Options{
-		Name: "loadtest-demo", Namespace: ns, Image: DefaultImage, Replicas: 2,
+		Name: "loadtest-demo", Namespace: ns, Image: Image("v0.1.0"), Replicas: 2,
 		Scenario: []byte(demoScenario), Thresholds: load.Thresholds{P99: 100 * time.Millisecond, MinSuccess: 99.9},
 	})
 	if err != nil {
@@ -44,7 +44,7 @@ func TestCollectJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *job.Spec.Parallelism != 2 || *job.Spec.Completions != 2 || job.Spec.Template.Spec.Containers[0].Image != DefaultImage {
+	if *job.Spec.Parallelism != 2 || *job.Spec.Completions != 2 || job.Spec.Template.Spec.Containers[0].Image != Image("v0.1.0") {
 		t.Fatalf("job spec %+v", job.Spec)
 	}
 
@@ -69,7 +69,7 @@ func TestCollectJob(t *testing.T) {
 		logs[name] = string(b)
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"batch.kubernetes.io/job-name": "loadtest-demo"}},
-			Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: AttackerContainer, Image: DefaultImage}}},
+			Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: AttackerContainer, Image: Image("v0.1.0")}}},
 		}
 		created, err := c.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{FieldManager: kube.FieldManager})
 		if err != nil {

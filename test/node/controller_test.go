@@ -1,0 +1,84 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/trafficctl/trafficctl/internal/ociimage"
+	"github.com/trafficctl/trafficctl/internal/testing/testenv"
+)
+
+const (
+	controllerNS       = "trafficctl"
+	controllerSelector = "app.kubernetes.io/name=trafficctl,app.kubernetes.io/component=canary-controller"
+	leaseName          = "trafficctl-canary-controller"
+)
+
+// deploy/trafficctl as shipped (RBAC, Deployment with 2 replicas), with the locally built image:
+// both replicas become Ready, one holds the Lease, and when its pod is deleted the other one
+// takes the Lease over. The pods reach the API server through the kubernetes Service
+// (kube-proxy) with their ServiceAccount's token.
+func TestControllerDeploymentElectsALeader(t *testing.T) {
+	env := testenv.RequireNode(t)
+	c := env.Clients(t, controllerNS)
+	objs := append(manifests(t, "deploy", "trafficctl", "controller.yaml"), manifests(t, "deploy", "trafficctl", "rbac.yaml")...)
+	for _, o := range objs {
+		setImages(t, o, "/trafficctl", ociimage.TrafficctlImage(env.Node.Tag))
+	}
+	apply(t, c, objs)
+
+	pods := waitPods(t, c, controllerNS, controllerSelector, "2 Ready controller replicas", podLimit, func(p []corev1.Pod) bool {
+		return countReady(p) == 2
+	})
+	leader := waitLeader(t, env, "", pods)
+	t.Logf("leader: %s", leader)
+
+	if err := c.Kube.CoreV1().Pods(controllerNS).Delete(context.Background(), leader, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pods = waitPods(t, c, controllerNS, controllerSelector, "the surviving replica", podLimit, func(p []corev1.Pod) bool {
+		for _, x := range p {
+			if x.Name != leader && podReady(x) {
+				return true
+			}
+		}
+		return false
+	})
+	next := waitLeader(t, env, leader, pods)
+	t.Logf("new leader after deleting %s: %s", leader, next)
+}
+
+// waitLeader waits until the Lease is held by one of pods other than not, and returns that pod.
+func waitLeader(t *testing.T, env *testenv.Env, not string, pods []corev1.Pod) string {
+	t.Helper()
+	c := env.Clients(t, controllerNS)
+	var holder string
+	testenv.WaitFor(t, leaseLimit, "a replica other than "+not+" to hold the Lease", func(ctx context.Context) (bool, error) {
+		l, err := c.Kube.CoordinationV1().Leases(controllerNS).Get(ctx, leaseName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		holder = leaseHolder(l)
+		for _, p := range pods {
+			// The identity is the pod's hostname (its name) plus a random suffix.
+			if p.Name != not && strings.HasPrefix(holder, p.Name+"-") {
+				holder = p.Name
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return holder
+}
+
+func leaseHolder(l *coordinationv1.Lease) string {
+	if l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
