@@ -105,12 +105,12 @@ func run(ctx context.Context, kind string) error {
 		fmt.Printf("%s-svc serving gRPC on %s\n", kind, l.Addr())
 		return s.Serve(l)
 	case "web":
-		emoji, err := demoapp.Dial(env("EMOJISVC_HOST", "emoji-svc:8080"))
+		emoji, err := demoapp.Dial(env("EMOJISVC_HOST", "emoji-svc:8080"), nil)
 		if err != nil {
 			return err
 		}
 		defer emoji.Close()
-		voting, err := demoapp.Dial(env("VOTINGSVC_HOST", "voting-svc:8080"))
+		voting, err := demoapp.Dial(env("VOTINGSVC_HOST", "voting-svc:8080"), nil)
 		if err != nil {
 			return err
 		}
