@@ -120,6 +120,9 @@ func TestDecide(t *testing.T) {
 		{name: "backend down rolls back when asked", extra: "  onBackendDown: rollback\n", step: 1, r: Result{Verdict: VerdictBackendDown}, want: OutcomeRollback, wantPhase: PhaseRolledBack},
 		{name: "deadline", step: 1, r: Result{Verdict: VerdictNoData}, at: time.Hour, want: OutcomeRollback, wantPhase: PhaseDeadlineExceeded},
 		{name: "gate waits", extra: "  gates: [25]\n", step: 2, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 25},
+		{name: "one step (steps: [100]) promotes", extra: "  steps: [100]\n", step: 0, r: pass, want: OutcomePromote, wantPhase: PhasePromoted, wantW: 100},
+		{name: "one step (stepWeight: 100) promotes", extra: "  stepWeight: 100\n", step: 0, r: pass, want: OutcomePromote, wantPhase: PhasePromoted, wantW: 100},
+		{name: "one step holds while pending", extra: "  steps: [100]\n", step: 0, r: Result{Verdict: VerdictPending}, want: OutcomeHold, wantPhase: PhaseProgressing, wantW: 100},
 		{name: "approved gate advances", extra: "  gates: [25]\n", step: 2, approved: []Approval{{Weight: 25, By: "alice"}}, r: pass, want: OutcomeAdvance, wantPhase: PhaseProgressing, wantW: 50},
 	}
 	for _, tt := range tests {

@@ -134,6 +134,10 @@ func Decide(c *Canary, s *State, r Result, now time.Time) Decision {
 		return Decision{Outcome: OutcomeAwait, Weight: s.Weight, Phase: PhaseAwaitingApproval,
 			Reason: fmt.Sprintf("analysis passed at %d%%; waiting at the gate for `trafficctl canary promote`", s.Weight)}
 	}
+	if s.Step+1 >= len(steps) {
+		// The last step (100 %, or the only one of `steps: [100]`) passed: nothing left to shift.
+		return Decision{Outcome: OutcomePromote, Weight: 100, Phase: PhasePromoted, Reason: r.Reason}
+	}
 	next := steps[s.Step+1]
 	if next == 100 {
 		return Decision{Outcome: OutcomePromote, Weight: 100, Phase: PhasePromoted, Reason: r.Reason}
