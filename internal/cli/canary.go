@@ -57,6 +57,9 @@ func parseSpecFile(path string) (*canary.Canary, error) {
 	return c, nil
 }
 
+// maxPlanRPS bounds `canary plan --rps`: the simulation draws every request's outcome.
+const maxPlanRPS = 1e6
+
 type canaryPlanOptions struct {
 	f                 *Factory
 	spec              canarySpecFlags
@@ -82,8 +85,12 @@ computed by replaying simulated traffic against the spec's own policy.`,
 			if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 				return err
 			}
-			if o.rps <= 0 || o.errorRate < 0 || o.errorRate > 100 || o.stable < 0 || o.stable > 100 {
-				return usageErrorf("--rps must be positive and --error-rate/--stable-error-rate within 0..100 (percent)")
+			if err := checkFlags(
+				flagCheck{"rps", inRange(o.rps, 0.001, maxPlanRPS)},
+				flagCheck{"error-rate", inRange(o.errorRate, 0, 100)},
+				flagCheck{"stable-error-rate", inRange(o.stable, 0, 100)},
+			); err != nil {
+				return err
 			}
 			c, err := o.spec.build(cmd, args)
 			if err != nil {

@@ -27,7 +27,16 @@ func TestCanaryPlanCommand(t *testing.T) {
 		{"missing file", []string{"canary", "plan", "nope.yaml"}, ExitUsage, "no such file"},
 		{"bench", []string{"canary", "bench"}, ExitOK, "healthy 0.1% errors, 5 rps    flagger-style"},
 		{"bench of a spec with a gate", []string{"canary", "bench", file}, ExitOK, "healthy 0.1% errors, 100 rps  trafficctl     20    20"},
-		{"bad rps", []string{"canary", "plan", file, "--rps", "0"}, ExitUsage, "--rps must be positive"},
+		{"bad rps", []string{"canary", "plan", file, "--rps", "0"}, ExitUsage, "--rps must be within 0.001..1e+06, got 0"},
+		{"NaN rps", []string{"canary", "plan", file, "--rps", "NaN"}, ExitUsage, "--rps must be a finite number, got NaN"},
+		{"Inf error rate", []string{"canary", "plan", file, "--error-rate", "Inf"}, ExitUsage, "--error-rate must be a finite number, got +Inf"},
+		{"NaN success rate", []string{"canary", "plan", file, "--min-success-rate", "NaN"}, ExitUsage, "must be a finite number, got NaN"},
+		{"Inf max p99", append(flagsOnly, "--max-p99", "Inf"), ExitUsage, "must be a finite number, got +Inf"},
+		{"NaN max p99 ratio", append(flagsOnly, "--max-p99-ratio", "NaN"), ExitUsage, "must be a finite number, got NaN"},
+		{"min requests near 2^63", append(flagsOnly, "--min-requests", "9223372036854775000"), ExitUsage, "spec.minRequests: must be within 1..1000000000"},
+		{"one step", append(flagsOnly, "--steps", "100"), ExitOK, "1     100%"},
+		{"one step by weight", append(flagsOnly, "--step-weight", "100"), ExitOK, "1     100%"},
+		{"bench of a one-step spec", append([]string{"canary", "bench"}, append(flagsOnly[2:], "--steps", "100")...), ExitOK, "trafficctl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

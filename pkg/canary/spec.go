@@ -18,6 +18,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/validate"
 )
 
 // APIVersion and Kind identify a Canary spec file.
@@ -38,6 +40,14 @@ var (
 	DefaultLatencyRatio  = 1.5
 	DefaultOnNoData      = ActionHold
 	DefaultOnBackendDown = ActionHold
+)
+
+// Bounds of a spec's numbers: beyond them a rollout could never pass a step (minRequests) or
+// the value is a typo (a latency bound of a year).
+const (
+	MaxMinRequests  = 1_000_000_000
+	MaxLatencyMs    = 24 * 3600 * 1000 // one day, in ms
+	MaxLatencyRatio = 1000
 )
 
 // ErrInvalidSpec wraps every parse and validation failure of a spec file.
@@ -321,8 +331,8 @@ func (c *Canary) Validate() []FieldError {
 	if s.ScrapeInterval < time.Second {
 		add("spec.scrapeInterval", "must be at least 1s, got %s", s.ScrapeInterval)
 	}
-	if s.MinRequests < 1 {
-		add("spec.minRequests", "must be positive, got %d", s.MinRequests)
+	if err := validate.IntBetween(int64(s.MinRequests), 1, MaxMinRequests); err != nil {
+		add("spec.minRequests", "%v", err)
 	}
 	if s.Deadline < s.Interval {
 		add("spec.deadline", "must be at least one interval (%s), got %s", s.Interval, s.Deadline)
@@ -357,8 +367,10 @@ func (c *Canary) Validate() []FieldError {
 		names[m.Name] = true
 		switch m.Type {
 		case MetricSuccessRate:
-			if m.Min == nil || *m.Min <= 0 || *m.Min >= 100 {
+			if m.Min == nil {
 				add(p+".min", "success-rate needs min, a percentage strictly between 0 and 100")
+			} else if err := validate.Open(*m.Min, 0, 100); err != nil {
+				add(p+".min", "success-rate min is a percentage: %v", err)
 			}
 			if m.Max != nil || m.MaxRatio != 0 || m.Query != "" {
 				add(p, "success-rate takes only min")
@@ -367,14 +379,18 @@ func (c *Canary) Validate() []FieldError {
 			if m.Max == nil && m.MaxRatio == 0 {
 				add(p, "latency needs max (ms) or maxRatio (vs stable), or both")
 			}
-			if m.Max != nil && *m.Max <= 0 {
-				add(p+".max", "must be positive")
+			if m.Max != nil {
+				if err := validate.Open(*m.Max, 0, MaxLatencyMs); err != nil {
+					add(p+".max", "%v", err)
+				}
 			}
-			if m.MaxRatio != 0 && m.MaxRatio < 1 {
-				add(p+".maxRatio", "must be at least 1, got %g", m.MaxRatio)
+			if m.MaxRatio != 0 {
+				if err := validate.Between(m.MaxRatio, 1, MaxLatencyRatio); err != nil {
+					add(p+".maxRatio", "%v", err)
+				}
 			}
-			if m.Quantile <= 0 || m.Quantile >= 1 {
-				add(p+".quantile", "must be strictly between 0 and 1, got %g", m.Quantile)
+			if err := validate.Open(m.Quantile, 0, 1); err != nil {
+				add(p+".quantile", "%v", err)
 			}
 			if m.Min != nil || m.Query != "" {
 				add(p, "latency takes only max, maxRatio and quantile")
@@ -388,6 +404,16 @@ func (c *Canary) Validate() []FieldError {
 			}
 			if m.MaxRatio != 0 || m.Quantile != 0 {
 				add(p, "custom takes only query, min and max")
+			}
+			for _, b := range []struct {
+				field string
+				v     *float64
+			}{{".min", m.Min}, {".max", m.Max}} {
+				if b.v != nil {
+					if err := validate.Finite(*b.v); err != nil {
+						add(p+b.field, "%v", err)
+					}
+				}
 			}
 		default:
 			add(p+".type", "must be success-rate, latency or custom, got %q", m.Type)
