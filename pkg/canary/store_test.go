@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +147,33 @@ func editLog(t *testing.T, k *fake.Clientset, name string, edit func([]string) [
 	cm.Data[keyLog] = strings.Join(edit(lines), "\n") + "\n"
 	if _, err := k.CoreV1().ConfigMaps("ns").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHistoryNonFiniteCheckValues: a check value JSON cannot encode (a custom query returning
+// +Inf) must neither write an empty audit line nor make History report tampering.
+func TestHistoryNonFiniteCheckValues(t *testing.T) {
+	for _, v := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			ctx := context.Background()
+			s, _ := newTestStore(t)
+			c := specWith(t, "")
+			if _, _, err := s.Create(ctx, c, NewState(c, time.Unix(0, 0)), Entry{Event: "start"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, c.Spec.Apex, func(r *Record) (*Entry, error) {
+				return &Entry{Event: "rollback", Checks: []Check{{Metric: "ratio", Value: &v, Verdict: VerdictBad, Detail: "outside"}}}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			appendN(t, s, c.Spec.Apex, 1)
+			h, err := s.History(ctx, c.Spec.Apex)
+			if err != nil || len(h) != 3 {
+				t.Fatalf("history: %d entries, %v", len(h), err)
+			}
+			if ch := h[1].Checks[0]; ch.Value != nil || !strings.Contains(ch.Detail, fmt.Sprint(v)) {
+				t.Fatalf("check %+v", ch)
+			}
+		})
 	}
 }
