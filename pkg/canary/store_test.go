@@ -177,3 +177,26 @@ func TestHistoryNonFiniteCheckValues(t *testing.T) {
 		})
 	}
 }
+
+// TestPromoteGateAt100: `gates: [100]` stops before full promotion, and `canary promote`
+// approves that gate (it used to refuse: the weight is never 100 before promotion).
+func TestPromoteGateAt100(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestStore(t)
+	c := specWith(t, "  gates: [100]\n")
+	st := NewState(c, time.Unix(0, 0))
+	st.Step, st.Weight, st.Phase = 3, 50, PhaseAwaitingApproval
+	if _, _, err := s.Create(ctx, c, st, Entry{Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := (&Control{Store: s, Actor: "alice"}).Promote(ctx, c.Spec.Apex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.State.approved(100) || rec.State.Phase != PhaseProgressing {
+		t.Fatalf("state after promote %+v", rec.State)
+	}
+	if d := Decide(c, rec.State, Result{Verdict: VerdictPass}, time.Unix(1, 0)); d.Outcome != OutcomePromote {
+		t.Fatalf("decision after approval %+v", d)
+	}
+}
