@@ -175,6 +175,9 @@ func newTemplate(t *vegeta.Target) (*http.Request, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("URL %q has no host", t.URL)
 	}
+	if err := checkHeaders(t.Header); err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequest(t.Method, t.URL, nil)
 	if err != nil {
 		return nil, err
