@@ -69,6 +69,8 @@ func TestLoadBadInput(t *testing.T) {
 		{"no URL", []string{"load", "attack"}, ExitUsage, "give a URL to attack or --targets FILE"},
 		{"zero rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "0/s"}, ExitUsage, "invalid --rate: bad rate \"0/s\": must be positive"},
 		{"bad rate", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "fast"}, ExitUsage, "invalid --rate"},
+		{"rate above the bound", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "2000000000/s"}, ExitUsage, "rate must be within 0..1e+06, got 2e+09 (requests per second)"},
+		{"rate above the bound per ns", []string{"load", "attack", "http://127.0.0.1:1/", "--rate", "5/1ns"}, ExitUsage, "rate must be within 0..1e+06"},
 		{"zero duration", []string{"load", "attack", "http://127.0.0.1:1/", "--duration", "0s"}, ExitUsage, "invalid --duration 0s: must be positive"},
 		{"bad format", []string{"load", "attack", "http://127.0.0.1:1/", "-o", "xml"}, ExitUsage, "invalid value \"xml\" for -o/--format"},
 		{"bad URL", []string{"load", "attack", "ftp://x/"}, ExitUsage, "scheme must be http or https"},
