@@ -97,7 +97,7 @@ func (a *attackFlags) complete() error {
 		a.header.Add(k, v)
 	}
 	if a.bodyFile != "" {
-		b, err := os.ReadFile(a.bodyFile)
+		b, err := readFileArg(a.bodyFile)
 		if err != nil {
 			return usageErrorf("read --body: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -65,7 +64,7 @@ Without --apply the objects are printed as YAML, for kubectl or GitOps.`,
 func (o *loadJobOptions) Complete(args []string) error {
 	o.path = args[0]
 	var err error
-	if o.data, err = os.ReadFile(o.path); err != nil {
+	if o.data, err = readFileArg(o.path); err != nil {
 		return usageErrorf("read scenario: %w", err)
 	}
 	if o.scenario, err = load.ParseScenario(o.data, filepath.Dir(o.path)); err != nil {

@@ -353,7 +353,7 @@ func newSandboxServeCommand() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := os.ReadFile(spec)
+			b, err := readFileArg(spec)
 			if err != nil {
 				return usageErrorf("read component spec: %v", err)
 			}

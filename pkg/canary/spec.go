@@ -12,13 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 	"github.com/trafficctl/trafficctl/pkg/internal/validate"
 )
 
@@ -152,7 +152,7 @@ type Metric struct {
 
 // ParseFile reads and validates a spec file.
 func ParseFile(path string) (*Canary, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.File)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}

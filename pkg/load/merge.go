@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // ErrBadResults is wrapped by errors about unreadable report or results files.
@@ -24,9 +26,9 @@ const maxMergeSpan = 7 * 24 * time.Hour
 // intended send times the corrected latencies equal the raw ones, and the series is keyed on
 // the send times).
 func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
-	data, err := io.ReadAll(r)
+	data, err := limits.ReadAll(r, limits.Report, "the report")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadResults, err)
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {

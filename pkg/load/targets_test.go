@@ -2,6 +2,7 @@ package load
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,6 +113,37 @@ func TestTargetHeadersChecked(t *testing.T) {
 				_, err = NewTargetSet(tgts)
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrBadTarget) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// endlessTargets is a targets file that never ends.
+type endlessTargets struct{ n int }
+
+func (e *endlessTargets) Read(p []byte) (int, error) {
+	line := "GET http://h/\n"
+	n := 0
+	for n+len(line) <= len(p) {
+		n += copy(p[n:], line)
+	}
+	return n, nil
+}
+
+func TestParseTargetsLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		r    io.Reader
+		want string
+	}{
+		{"endless targets", &endlessTargets{}, "more than 100000 targets"},
+		{"endless comments", strings.NewReader(strings.Repeat("# comment\n", 7<<20)), "the targets is larger than 64 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTargets(tt.r, ".", nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
