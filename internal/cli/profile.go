@@ -206,6 +206,9 @@ func (o *profileOptions) Validate() error {
 		Retries:       mode,
 		Timeout:       o.timeout,
 	}
+	if err := o.opts.Check(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	if o.retryBudget != "" {
 		if o.opts.RetryBudget, err = profiles.ParseRetryBudget(o.retryBudget); err != nil {
 			return usageErrorf("--retry-budget: %v", err)
