@@ -3,7 +3,11 @@ package cli
 import (
 	"fmt"
 	"math"
+	"time"
 )
+
+// maxFlagDuration bounds pauses and thresholds given as flags.
+const maxFlagDuration = time.Hour
 
 // flagCheck is one flag's value check; err is nil when the value is fine. The domain packages
 // check their own inputs (pkg/internal/validate); these are for numbers only the command sees.

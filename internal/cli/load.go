@@ -109,6 +109,9 @@ func (a *attackFlags) complete() error {
 	if a.timeout < 0 {
 		return usageErrorf("invalid --timeout %s: must not be negative", a.timeout)
 	}
+	if a.lateThreshold < 0 || a.lateThreshold > maxFlagDuration {
+		return usageErrorf("invalid --late-threshold %s: must be within 0s..%s", a.lateThreshold, maxFlagDuration)
+	}
 	if len(a.importPaths) > 0 && len(a.protoFiles) == 0 {
 		return usageErrorf("-I/--import-path is where --proto files are found: give the files with --proto")
 	}

@@ -87,10 +87,10 @@ func (o *loadCompareOptions) Complete() error {
 	if o.sloP99 < 0 {
 		return usageErrorf("invalid --slo-p99 %s: must be positive, or 0 to skip the max-rate comparison", o.sloP99)
 	}
-	if o.minSuccess < 0 || o.minSuccess > 100 {
+	if o.minSuccess < 0 || o.minSuccess > 100 || inRange(o.minSuccess, 0, 100) != nil {
 		return usageErrorf("invalid --min-success %g: a percentage between 0 and 100", o.minSuccess)
 	}
-	if o.precision <= 0 || o.precision >= 1 {
+	if o.precision <= 0 || o.precision >= 1 || inRange(o.precision, 0, 1) != nil {
 		return usageErrorf("invalid --precision %g: between 0 and 1, e.g. 0.02", o.precision)
 	}
 	maxRate, err := load.ParseRate(o.maxRate)

@@ -43,6 +43,9 @@ func (p *probeFlags) complete() error {
 	if p.duration <= 0 {
 		return usageErrorf("invalid --duration %s: must be positive", p.duration)
 	}
+	if p.pause < 0 || p.pause > maxFlagDuration {
+		return usageErrorf("invalid --pause %s: must be within 0s..%s", p.pause, maxFlagDuration)
+	}
 	return validateFormat(p.format)
 }
 
