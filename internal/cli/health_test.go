@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -35,7 +34,7 @@ func TestGaugesHandlerProbes(t *testing.T) {
 // TestControllerManifestProbes: the controller Deployment has liveness and readiness probes on
 // the paths the controller serves, and a PodDisruptionBudget keeps one replica.
 func TestControllerManifestProbes(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/trafficctl/controller.yaml")
+	data, err := readFileArg("../../deploy/trafficctl/controller.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

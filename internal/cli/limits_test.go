@@ -9,17 +9,16 @@ import (
 // error (exit 2) naming the limit, not an out-of-memory kill.
 func TestFileArgumentsLimited(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name, want string
+		args       []string
 	}{
-		{"canary spec", []string{"canary", "plan", "/dev/zero"}, "larger than 64 MiB"},
-		{"load scenario", []string{"load", "run", "/dev/zero"}, "larger than 64 MiB"},
-		{"load job scenario", []string{"load", "job", "/dev/zero", "--replicas", "1"}, "larger than 64 MiB"},
-		{"--body", []string{"load", "attack", "http://127.0.0.1:1/", "--body", "/dev/zero"}, "larger than 64 MiB"},
-		{"--targets", []string{"load", "attack", "--targets", "/dev/zero"}, "bad target: line 1"},
-		{"merge", []string{"load", "merge", "/dev/zero"}, "larger than 1 GiB"},
-		{"--openapi", []string{"profile", "web", "--openapi", "/dev/zero"}, "larger than 64 MiB"},
+		{"canary spec", "larger than 64 MiB", []string{"canary", "plan", "/dev/zero"}},
+		{"load scenario", "larger than 64 MiB", []string{"load", "run", "/dev/zero"}},
+		{"load job scenario", "larger than 64 MiB", []string{"load", "job", "/dev/zero", "--replicas", "1"}},
+		{"--body", "larger than 64 MiB", []string{"load", "attack", "http://127.0.0.1:1/", "--body", "/dev/zero"}},
+		{"--targets", "bad target: line 1", []string{"load", "attack", "--targets", "/dev/zero"}},
+		{"merge", "larger than 1 GiB", []string{"load", "merge", "/dev/zero"}},
+		{"--openapi", "larger than 64 MiB", []string{"profile", "web", "--openapi", "/dev/zero"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,14 +55,14 @@ func TestControllerSync(t *testing.T) {
 				objs = append(objs, cm)
 			}
 			k := fake.NewClientset(objs...)
-			var mu sync.Mutex
+			mu := make(chan struct{}, 1) // guards started
 			var started []string
 			c := &Controller{Kube: k, Actor: "test",
 				NewRouter: func(ctx context.Context, kind, ns, apex string) (split.Router, error) {
 					name := strings.TrimSuffix(apex, "-svc")
-					mu.Lock()
+					mu <- struct{}{}
 					started = append(started, name)
-					mu.Unlock()
+					<-mu
 					if name == tt.panicFor {
 						panic("boom")
 					}
@@ -78,9 +77,9 @@ func TestControllerSync(t *testing.T) {
 				}
 				c.wg.Wait()
 				if i == 0 {
-					mu.Lock()
+					mu <- struct{}{}
 					got := strings.Join(slices.Sorted(slices.Values(started)), ",")
-					mu.Unlock()
+					<-mu
 					if got != strings.Join(tt.wantStart, ",") {
 						t.Fatalf("started %s, want %v", got, tt.wantStart)
 					}
@@ -100,8 +99,8 @@ func TestControllerSync(t *testing.T) {
 				t.Fatalf("%d Warning Events %s, want 1: %+v", n, tt.wantEvent, evs.Items)
 			}
 			if tt.panicFor != "" {
-				mu.Lock()
-				defer mu.Unlock()
+				mu <- struct{}{}
+				defer func() { <-mu }()
 				for _, s := range started[len(tt.wantStart):] {
 					if s == tt.panicFor {
 						t.Fatalf("held rollout %s restarted: %v", s, started)

@@ -95,10 +95,9 @@ func FuzzParseTargets(f *testing.F) {
 // can write it.
 func TestTargetHeadersChecked(t *testing.T) {
 	tests := []struct {
-		name string
-		in   string
-		hdr  http.Header
-		want string
+		name, in string
+		hdr      http.Header
+		want     string
 	}{
 		{"CRLF in -H value", "GET http://h/\n", http.Header{"X-A": {"1\r\nGET /admin HTTP/1.1"}}, "invalid value"},
 		{"LF in -H value", "GET http://h/\n", http.Header{"X-A": {"1\nX-B: 2"}}, "invalid value"},
@@ -120,7 +119,7 @@ func TestTargetHeadersChecked(t *testing.T) {
 }
 
 // endlessTargets is a targets file that never ends.
-type endlessTargets struct{ n int }
+type endlessTargets struct{}
 
 func (e *endlessTargets) Read(p []byte) (int, error) {
 	line := "GET http://h/\n"

@@ -2,11 +2,11 @@ package profiles
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +14,8 @@ import (
 
 // refDoc is an OpenAPI document whose one response schema is the external $ref.
 func refDoc(ref string) string {
-	return fmt.Sprintf(`{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":%q}}}}}}}}}`, ref)
+	return `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":` +
+		strconv.Quote(ref) + `}}}}}}}}}`
 }
 
 const schemaDoc = `{"components":{"schemas":{"S":{"type":"string","description":"SECRET-OR-SCHEMA"}}}}`
@@ -22,7 +23,7 @@ const schemaDoc = `{"components":{"schemas":{"S":{"type":"string","description":
 // TestRemoteRefsConfined: a remote document's $refs stay within its origin (or the extra origins
 // allowed), never read local files, honour the context and do not hang on a silent server.
 func TestRemoteRefsConfined(t *testing.T) {
-	secret := filepath.Join(t.TempDir(), "secret.json")
+	secret := t.TempDir() + "/secret.json"
 	if err := os.WriteFile(secret, []byte(schemaDoc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestRemoteRefsConfined(t *testing.T) {
 	}))
 	defer silent.Close()
 	defer close(hang)
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, schemaDoc) }))
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, schemaDoc) }))
 	defer other.Close()
 	tests := []struct {
 		name    string
@@ -53,11 +54,11 @@ func TestRemoteRefsConfined(t *testing.T) {
 	}
 	docs := map[string]string{}
 	for i, tt := range tests {
-		docs[fmt.Sprintf("/doc%d.json", i)] = refDoc(tt.ref)
+		docs["/doc"+strconv.Itoa(i)+".json"] = refDoc(tt.ref)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/schemas.json" {
-			fmt.Fprint(w, schemaDoc)
+			_, _ = io.WriteString(w, schemaDoc)
 			return
 		}
 		d, ok := docs[r.URL.Path]
@@ -65,13 +66,13 @@ func TestRemoteRefsConfined(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprint(w, d)
+		_, _ = io.WriteString(w, d)
 	}))
 	defer srv.Close()
 
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := fmt.Sprintf("/doc%d.json", i)
+			p := "/doc" + strconv.Itoa(i) + ".json"
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			source := srv.URL + p
@@ -100,10 +101,10 @@ func TestRemoteRefsConfined(t *testing.T) {
 // TestLocalDocumentRefsFiles: a local document still reads the files its $refs name.
 func TestLocalDocumentRefsFiles(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "schemas.json"), []byte(schemaDoc), 0o600); err != nil {
+	if err := os.WriteFile(dir+"/schemas.json", []byte(schemaDoc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	doc := filepath.Join(dir, "api.json")
+	doc := dir + "/api.json"
 	if err := os.WriteFile(doc, []byte(refDoc("schemas.json#/components/schemas/S")), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,10 @@ import (
 	"testing"
 )
 
+// TestChecks: each check accepts what is within its bounds and names the bound otherwise; NaN
+// and ±Inf never pass.
 func TestChecks(t *testing.T) {
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		err  error
 		want string // "" means no error
@@ -27,7 +29,8 @@ func TestChecks(t *testing.T) {
 		{"at most above", AtMost(1e12, 1e9), "at most 1e+09"},
 		{"int", IntBetween(5, 1, 10), ""},
 		{"int above", IntBetween(math.MaxInt64, 1, 1e9), "within 1..1000000000"},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			switch {
 			case tc.want == "" && tc.err != nil:
