@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -83,5 +86,21 @@ func TestGlobalKubectlFlags(t *testing.T) {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("root help lacks %s", flag)
 		}
+	}
+}
+
+// TestRequestTimeoutDefault: API calls are bounded by default (--request-timeout 30s), so a
+// hung API server fails a command instead of hanging it.
+func TestRequestTimeoutDefault(t *testing.T) {
+	_, stdout, _ := runCLI(t, "--help")
+	if !strings.Contains(stdout, `--request-timeout string`) || !strings.Contains(stdout, `(default "30s")`) {
+		t.Fatalf("--request-timeout has no 30s default:\n%s", stdout)
+	}
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hung.Close()
+	start := time.Now()
+	code, _, stderr := runCLI(t, "canary", "status", "web-svc", "--server", hung.URL, "--request-timeout", "300ms")
+	if code == ExitOK || time.Since(start) > 20*time.Second {
+		t.Fatalf("exit %d after %s: %s", code, time.Since(start), stderr)
 	}
 }
