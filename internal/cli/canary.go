@@ -114,6 +114,7 @@ type canaryRunOptions struct {
 	f           *Factory
 	spec        canarySpecFlags
 	metricsAddr string
+	promTimeout time.Duration
 }
 
 func newCanaryRunCommand(f *Factory) *cobra.Command {
@@ -131,6 +132,9 @@ also a flag: with a FILE the flags override it, without one they are the spec.`,
   trafficctl canary run --apex web-svc --stable web-v1 --canary web-v2 --prometheus http://127.0.0.1:9090 --gates 50`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPromTimeout(o.promTimeout); err != nil {
+				return err
+			}
 			c, err := o.spec.build(cmd, args)
 			if err != nil {
 				return err
@@ -140,6 +144,7 @@ also a flag: with a FILE the flags override it, without one they are the spec.`,
 	}
 	o.spec.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve trafficctl_canary_weight/phase on this address (/metrics)")
+	addPromTimeoutFlag(cmd.Flags(), &o.promTimeout)
 	return cmd
 }
 
@@ -149,7 +154,7 @@ func (o *canaryRunOptions) Run(ctx context.Context, c *canary.Canary) error {
 		return err
 	}
 	ns := c.Namespace(cl.Namespace)
-	prom, err := metrics.NewPrometheus(c.Spec.Prometheus)
+	prom, err := metrics.NewPrometheus(c.Spec.Prometheus, metrics.WithQueryTimeout(o.promTimeout))
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

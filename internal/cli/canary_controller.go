@@ -25,6 +25,7 @@ type canaryControllerOptions struct {
 	leaseNamespace string
 	metricsAddr    string
 	resync         time.Duration
+	promTimeout    time.Duration
 }
 
 func newCanaryControllerCommand(f *Factory) *cobra.Command {
@@ -48,12 +49,16 @@ next leader resumes every unfinished rollout from its state in the cluster.`,
 	cmd.Flags().StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else -n)")
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve trafficctl_canary_weight/phase on this address (/metrics)")
 	cmd.Flags().DurationVar(&o.resync, "resync", o.resync, "how often Canary specs are listed")
+	addPromTimeoutFlag(cmd.Flags(), &o.promTimeout)
 	return cmd
 }
 
 func (o *canaryControllerOptions) Run(ctx context.Context) error {
 	if o.resync < time.Second {
 		return usageErrorf("--resync must be at least 1s")
+	}
+	if err := checkPromTimeout(o.promTimeout); err != nil {
+		return err
 	}
 	cl, err := o.f.Clients()
 	if err != nil {
@@ -70,7 +75,9 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 		NewRouter: func(ctx context.Context, kind, ns, apex string) (split.Router, error) {
 			return newCanaryRouter(ctx, cl, kind, ns, apex)
 		},
-		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
+		NewProvider: func(url string) (metrics.Provider, error) {
+			return metrics.NewPrometheus(url, metrics.WithQueryTimeout(o.promTimeout))
+		},
 	}
 	if o.metricsAddr != "" {
 		g, stop, err := serveGauges(o.metricsAddr)

@@ -55,3 +55,22 @@ func TestCanaryPlanCommand(t *testing.T) {
 		t.Fatalf("json plan: exit %d, %v: %s", code, err, out)
 	}
 }
+
+func TestPrometheusTimeoutFlag(t *testing.T) {
+	const file = "../../pkg/canary/testdata/web.yaml"
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"run negative", []string{"canary", "run", file, "--prometheus-timeout", "-1s"}},
+		{"run zero", []string{"canary", "run", file, "--prometheus-timeout", "0s"}},
+		{"controller too long", []string{"canary", "controller", "--prometheus-timeout", "2h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, tc.args...)
+			if code != ExitUsage || !strings.Contains(errOut, "invalid --prometheus-timeout") || !strings.Contains(errOut, "must be within 1ns..1h0m0s") {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
