@@ -15,7 +15,7 @@ TIMING_PKGS := ./pkg/load/...
 NODE_PKGS := ./test/node
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help build test test-short lint bench testbins fetch-crds generate image images clean
+.PHONY: help build test test-short lint bench fuzz testbins fetch-crds generate image images clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ test-short: ## unit tests only (-short skips everything that needs a real part)
 
 bench: ## benchmarks (see README for the side-by-side comparisons in scripts/)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+FUZZTIME ?= 60s
+fuzz: ## run every Fuzz* target for FUZZTIME each (default 60s), with a short -fuzzminimizetime
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 testbins: ## build etcd, kube-apiserver and the node binaries (kubelet & co.) for the integration tests (cached in ~/.cache/trafficctl)
 	$(GO) run ./internal/localk8s/testenvctl bins

@@ -38,6 +38,7 @@ type canaryControllerOptions struct {
 	leaseNamespace string
 	metricsAddr    string
 	resync         time.Duration
+	promTimeout    time.Duration
 }
 
 func newCanaryControllerCommand(f *Factory) *cobra.Command {
@@ -49,6 +50,7 @@ func newCanaryControllerCommand(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else -n)")
 	addMetricsAddrFlag(cmd, &o.metricsAddr)
 	cmd.Flags().DurationVar(&o.resync, "resync", o.resync, "how often Canary specs are listed")
+	addPromTimeoutFlag(cmd.Flags(), &o.promTimeout)
 	return cmd
 }
 
@@ -57,6 +59,9 @@ func (o *canaryControllerOptions) Complete(*cobra.Command, []string) error { ret
 func (o *canaryControllerOptions) Validate() error {
 	if o.resync < time.Second {
 		return usageErrorf("--resync must be at least 1s")
+	}
+	if err := checkPromTimeout(o.promTimeout); err != nil {
+		return err
 	}
 	return nil
 }
@@ -77,7 +82,9 @@ func (o *canaryControllerOptions) Run(ctx context.Context) error {
 		NewRouter: func(ctx context.Context, kind, ns, apex string) (split.Router, error) {
 			return newCanaryRouter(ctx, cl, kind, ns, apex)
 		},
-		NewProvider: func(url string) (metrics.Provider, error) { return metrics.NewPrometheus(url) },
+		NewProvider: func(url string) (metrics.Provider, error) {
+			return metrics.NewPrometheus(url, metrics.WithQueryTimeout(o.promTimeout))
+		},
 	}
 	g, stop, err := serveGauges(o.metricsAddr)
 	if err != nil {

@@ -46,12 +46,19 @@ func (o *canaryPlanOptions) Complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// maxPlanRPS bounds `canary plan --rps`: the simulation draws every request's outcome.
+const maxPlanRPS = 1e6
+
 func (o *canaryPlanOptions) Validate() error {
 	if err := validateOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 		return err
 	}
-	if o.rps <= 0 || o.errorRate < 0 || o.errorRate > 100 || o.stable < 0 || o.stable > 100 {
-		return usageErrorf("--rps must be positive and --error-rate/--stable-error-rate within 0..100 (percent)")
+	if err := checkFlags(
+		flagCheck{"rps", inRange(o.rps, 0.001, maxPlanRPS)},
+		flagCheck{"error-rate", inRange(o.errorRate, 0, 100)},
+		flagCheck{"stable-error-rate", inRange(o.stable, 0, 100)},
+	); err != nil {
+		return err
 	}
 	var err error
 	o.canary, err = o.spec.build()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -31,6 +32,7 @@ type canaryRunOptions struct {
 	f           *Factory
 	spec        canarySpecFlags
 	metricsAddr string
+	promTimeout time.Duration
 
 	canary *canary.Canary
 }
@@ -40,6 +42,7 @@ func newCanaryRunCommand(f *Factory) *cobra.Command {
 	cmd := newCommand("run [FILE]", canaryRunShort, canaryRunLong, canaryRunExample, cobra.MaximumNArgs(1), o)
 	o.spec.add(cmd)
 	addMetricsAddrFlag(cmd, &o.metricsAddr)
+	addPromTimeoutFlag(cmd.Flags(), &o.promTimeout)
 	return cmd
 }
 
@@ -54,6 +57,9 @@ func (o *canaryRunOptions) Complete(cmd *cobra.Command, args []string) error {
 }
 
 func (o *canaryRunOptions) Validate() error {
+	if err := checkPromTimeout(o.promTimeout); err != nil {
+		return err
+	}
 	var err error
 	o.canary, err = o.spec.build()
 	return err
@@ -66,7 +72,7 @@ func (o *canaryRunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	ns := c.Namespace(cl.Namespace)
-	prom, err := metrics.NewPrometheus(c.Spec.Prometheus)
+	prom, err := metrics.NewPrometheus(c.Spec.Prometheus, metrics.WithQueryTimeout(o.promTimeout))
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

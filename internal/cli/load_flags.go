@@ -68,7 +68,7 @@ func (a *attackFlags) complete() error {
 		a.header.Add(k, v)
 	}
 	if a.bodyFile != "" {
-		b, err := os.ReadFile(a.bodyFile)
+		b, err := readFileArg(a.bodyFile)
 		if err != nil {
 			return usageErrorf("read --body: %w", err)
 		}
@@ -79,6 +79,9 @@ func (a *attackFlags) complete() error {
 	}
 	if a.timeout < 0 {
 		return usageErrorf("invalid --timeout %s: must not be negative", a.timeout)
+	}
+	if a.lateThreshold < 0 || a.lateThreshold > maxFlagDuration {
+		return usageErrorf("invalid --late-threshold %s: must be within 0s..%s", a.lateThreshold, maxFlagDuration)
 	}
 	if len(a.importPaths) > 0 && len(a.protoFiles) == 0 {
 		return usageErrorf("-I/--import-path is where --proto files are found: give the files with --proto")
@@ -165,6 +168,9 @@ func (p *probeFlags) complete() error {
 	if p.duration <= 0 {
 		return usageErrorf("invalid --duration %s: must be positive", p.duration)
 	}
+	if p.pause < 0 || p.pause > maxFlagDuration {
+		return usageErrorf("invalid --pause %s: must be within 0s..%s", p.pause, maxFlagDuration)
+	}
 	return validateFormat(p.format)
 }
 
@@ -188,10 +194,10 @@ func (o *probeOptions) Complete(_ *cobra.Command, args []string) error {
 
 // validateSLOFlags checks the --min-success and --precision of a capacity search.
 func validateSLOFlags(minSuccess, precision float64) error {
-	if minSuccess < 0 || minSuccess > 100 {
+	if inRange(minSuccess, 0, 100) != nil {
 		return usageErrorf("invalid --min-success %g: a percentage between 0 and 100", minSuccess)
 	}
-	if precision <= 0 || precision >= 1 {
+	if precision <= 0 || precision >= 1 || inRange(precision, 0, 1) != nil {
 		return usageErrorf("invalid --precision %g: between 0 and 1, e.g. 0.02", precision)
 	}
 	return nil

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -65,7 +64,7 @@ func newLoadJobCommand(f *Factory) *cobra.Command {
 func (o *loadJobOptions) Complete(_ *cobra.Command, args []string) error {
 	o.path = args[0]
 	var err error
-	if o.data, err = os.ReadFile(o.path); err != nil {
+	if o.data, err = readFileArg(o.path); err != nil {
 		return usageErrorf("read scenario: %w", err)
 	}
 	if o.scenario, err = load.ParseScenario(o.data, filepath.Dir(o.path)); err != nil {

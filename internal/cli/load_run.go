@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -75,7 +74,7 @@ func (o *loadRunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.path = args[0]
-	data, err := os.ReadFile(o.path)
+	data, err := readFileArg(o.path)
 	if err != nil {
 		return usageErrorf("read scenario: %w", err)
 	}

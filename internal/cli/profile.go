@@ -87,6 +87,7 @@ type profileOptions struct {
 	openapi       string
 	protos        []string
 	protoPaths    []string
+	refOrigins    []string
 	clusterDomain string
 	emit          string
 	output        string
@@ -109,6 +110,7 @@ func newProfileCommand(f *Factory) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&o.openapi, "openapi", "", "OpenAPI/Swagger document: file, http(s) URL, or - for stdin (alias --open-api)")
 	fl.StringArrayVar(&o.protos, "proto", nil, "protobuf file whose services to route (repeatable)")
+	fl.StringArrayVar(&o.refOrigins, "allow-ref-origin", nil, "an origin (https://schemas.example.com) a remote document's $refs may read besides its own (repeatable); local files never")
 	fl.StringArrayVarP(&o.protoPaths, "proto-path", "I", nil, "directory in which to look for proto imports (repeatable, like protoc -I)")
 	fl.StringVar(&o.clusterDomain, "cluster-domain", profiles.DefaultClusterDomain, "cluster DNS domain used in the ServiceProfile name")
 	fl.StringVar(&o.emit, "emit", emitServiceProfile, "what to generate: serviceprofile or httproute")
@@ -198,6 +200,9 @@ func (o *profileOptions) Validate() error {
 		ClusterDomain: o.clusterDomain,
 		Retries:       mode,
 		Timeout:       o.timeout,
+	}
+	if err := o.opts.Check(); err != nil {
+		return usageErrorf("%v", err)
 	}
 	if o.retryBudget != "" {
 		if o.opts.RetryBudget, err = profiles.ParseRetryBudget(o.retryBudget); err != nil {
@@ -320,7 +325,7 @@ func (o *profileOptions) readAPI(ctx context.Context) (*profiles.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return profiles.ParseOpenAPI(ctx, o.openapi, data, profiles.OpenAPIOptions{Warn: o.warn, AllowExternalRefs: true})
+	return profiles.ParseOpenAPI(ctx, o.openapi, data, profiles.OpenAPIOptions{Warn: o.warn, AllowExternalRefs: true, RefOrigins: o.refOrigins})
 }
 
 // objects renders the plan as the manifests to print or apply.

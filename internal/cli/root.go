@@ -40,6 +40,9 @@ func (f *Factory) Clients() (*kube.Clients, error) {
 	return kube.NewClients(f.ConfigFlags)
 }
 
+// defaultRequestTimeout bounds one Kubernetes API request (--request-timeout).
+const defaultRequestTimeout = "30s"
+
 // NewRootCommand builds the trafficctl command tree.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	f := &Factory{
@@ -58,6 +61,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
+	// Every API call is bounded: a hung API server fails the command instead of hanging it
+	// (kubectl's --request-timeout; 0 turns the bound off).
+	*f.ConfigFlags.Timeout = defaultRequestTimeout
 	f.ConfigFlags.AddFlags(root.PersistentFlags())
 	root.SetUsageTemplate(root.UsageTemplate() + exitCodesHelp)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -39,7 +39,7 @@ func newSandboxServeCommand(f *Factory) *cobra.Command {
 func (o *sandboxServeOptions) Complete(*cobra.Command, []string) error { return nil }
 
 func (o *sandboxServeOptions) Validate() error {
-	b, err := os.ReadFile(o.specFile)
+	b, err := readFileArg(o.specFile)
 	if err != nil {
 		return usageErrorf("read component spec: %v", err)
 	}

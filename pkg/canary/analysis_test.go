@@ -120,6 +120,14 @@ func TestDecide(t *testing.T) {
 		{name: "backend down rolls back when asked", extra: "  onBackendDown: rollback\n", step: 1, r: Result{Verdict: VerdictBackendDown}, want: OutcomeRollback, wantPhase: PhaseRolledBack},
 		{name: "deadline", step: 1, r: Result{Verdict: VerdictNoData}, at: time.Hour, want: OutcomeRollback, wantPhase: PhaseDeadlineExceeded},
 		{name: "gate waits", extra: "  gates: [25]\n", step: 2, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 25},
+		{name: "one step (steps: [100]) promotes", extra: "  steps: [100]\n", step: 0, r: pass, want: OutcomePromote, wantPhase: PhasePromoted, wantW: 100},
+		{name: "one step (stepWeight: 100) promotes", extra: "  stepWeight: 100\n", step: 0, r: pass, want: OutcomePromote, wantPhase: PhasePromoted, wantW: 100},
+		{name: "one step holds while pending", extra: "  steps: [100]\n", step: 0, r: Result{Verdict: VerdictPending}, want: OutcomeHold, wantPhase: PhaseProgressing, wantW: 100},
+		{name: "gate at 100 waits before promotion", extra: "  gates: [100]\n", step: 3, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 50},
+		{name: "approved gate at 100 promotes", extra: "  gates: [100]\n", step: 3, approved: []Approval{{Weight: 100, By: "alice"}}, r: pass, want: OutcomePromote, wantPhase: PhasePromoted, wantW: 100},
+		{name: "gates at 50 and 100: 50 first", extra: "  gates: [50, 100]\n", step: 3, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 50},
+		{name: "gates at 50 and 100: then 100", extra: "  gates: [50, 100]\n", step: 3, approved: []Approval{{Weight: 50, By: "alice"}}, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 50},
+		{name: "one step gated", extra: "  steps: [100]\n  gates: [100]\n", step: 0, r: pass, want: OutcomeAwait, wantPhase: PhaseAwaitingApproval, wantW: 100},
 		{name: "approved gate advances", extra: "  gates: [25]\n", step: 2, approved: []Approval{{Weight: 25, By: "alice"}}, r: pass, want: OutcomeAdvance, wantPhase: PhaseProgressing, wantW: 50},
 	}
 	for _, tt := range tests {

@@ -35,25 +35,29 @@ func (ct *Control) entry(r *Record, event, reason string, after int, phase Phase
 		WeightBefore: r.State.Weight, WeightAfter: after, Phase: phase, Reason: reason}
 }
 
-// Promote approves the manual gate at the rollout's current weight. The approval is stored, so
+// Promote approves the manual gate at the rollout's current weight, or the gate at 100 before full
+// promotion. The approval is stored, so
 // it survives a restart of the engine; the engine advances at its next passing analysis.
 func (ct *Control) Promote(ctx context.Context, apex string) (*Record, error) {
+	gate := -1
 	rec, err := ct.Store.Update(ctx, apex, func(r *Record) (*Entry, error) {
 		st := r.State
-		if st.Phase.Terminal() || st.Step < 0 || !r.Spec.Gate(st.Weight) {
+		g, ok := r.Spec.gateAhead(st)
+		if st.Phase.Terminal() || st.Step < 0 || !ok {
 			return nil, fmt.Errorf("%w: canary %s is %s at %d%%, not at a manual gate (gates: %v)", ErrNotApplicable, st.Name, st.Phase, st.Weight, r.Spec.Spec.Gates)
 		}
-		if st.approved(st.Weight) {
+		gate = g
+		if st.approved(g) {
 			return nil, nil
 		}
-		st.Approved = append(st.Approved, Approval{Weight: st.Weight, By: ct.Actor, At: ct.now()})
+		st.Approved = append(st.Approved, Approval{Weight: g, By: ct.Actor, At: ct.now()})
 		if st.Phase == PhaseAwaitingApproval {
 			st.Phase = PhaseProgressing
 		}
-		return ct.entry(r, "approve", fmt.Sprintf("gate at %d%% approved", st.Weight), st.Weight, st.Phase), nil
+		return ct.entry(r, "approve", fmt.Sprintf("gate at %d%% approved", g), st.Weight, st.Phase), nil
 	})
 	if err == nil {
-		emitEvent(ct.Store.kube, ct.Store.ns, apex, "Approved", corev1.EventTypeNormal, fmt.Sprintf("gate at %d%% approved by %s", rec.State.Weight, ct.Actor), ct.Actor)
+		emitEvent(ct.Store.kube, ct.Store.ns, apex, "Approved", corev1.EventTypeNormal, fmt.Sprintf("gate at %d%% approved by %s", gate, ct.Actor), ct.Actor)
 	}
 	return rec, err
 }

@@ -41,6 +41,8 @@ type Controller struct {
 	wg      sync.WaitGroup
 	invalid map[string]string
 	events  *eventRecorder
+	// held maps an apex key to the hash of the spec whose rollout panicked.
+	held map[string]string
 }
 
 // Run syncs until ctx ends, then waits for the running rollouts to stop. A stopped rollout is
@@ -49,7 +51,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.Resync == 0 {
 		c.Resync = 5 * time.Second
 	}
-	c.running, c.invalid = map[string]bool{}, map[string]string{}
+	c.running, c.invalid, c.held = map[string]bool{}, map[string]string{}, map[string]string{}
 	c.events = newEventRecorder(c.Kube, c.Actor)
 	defer c.events.close()
 	defer c.wg.Wait()
@@ -78,6 +80,13 @@ func (c *Controller) sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list Canary spec ConfigMaps: %w", err)
 	}
+	lost := claimApexes(l.Items, func(cm *corev1.ConfigMap) (string, bool) {
+		spec, err := Parse([]byte(cm.Data[SpecKey]))
+		if err != nil {
+			return "", false
+		}
+		return spec.Namespace(cm.Namespace) + "/" + spec.Spec.Apex, true
+	})
 	for i := range l.Items {
 		cm := &l.Items[i]
 		key := cm.Namespace + "/" + cm.Name
@@ -90,8 +99,13 @@ func (c *Controller) sync(ctx context.Context) error {
 			}
 			continue
 		}
-		delete(c.invalid, key)
 		ns := spec.Namespace(cm.Namespace)
+		if owner, ok := lost[key]; ok {
+			c.refuse(ctx, key, ns, spec.Spec.Apex, "ApexConflict", fmt.Sprintf(
+				"refused: apex %s/%s is already steered by the Canary spec in ConfigMap %s; delete one of the two specs", ns, spec.Spec.Apex, owner))
+			continue
+		}
+		delete(c.invalid, key)
 		if ns != cm.Namespace {
 			c.printf("%s: spec names namespace %s: a spec must live in its rollout's namespace", key, ns)
 			continue
@@ -100,7 +114,7 @@ func (c *Controller) sync(ctx context.Context) error {
 		c.mu.Lock()
 		busy := c.running[apexKey]
 		c.mu.Unlock()
-		if busy {
+		if busy || c.isHeld(apexKey, spec) {
 			continue
 		}
 		if rec, err := NewStore(c.Kube, ns).Get(ctx, spec.Spec.Apex); err == nil && rec.State.Phase.Terminal() &&
@@ -126,6 +140,7 @@ func (c *Controller) start(ctx context.Context, key, ns string, spec *Canary) {
 			delete(c.running, key)
 			c.mu.Unlock()
 		}()
+		defer c.recoverRollout(ctx, key, ns, spec)
 		router, err := c.NewRouter(ctx, spec.Spec.Router, ns, spec.Spec.Apex)
 		if err != nil {
 			c.printf("%s: router: %v", key, err)

@@ -153,7 +153,11 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 	}
 	tick := min(time.Second, c.Spec.Interval/2)
 	for {
-		rec, err := store.Get(ctx, c.Spec.Apex)
+		var rec *Record
+		err := retryTransient(ctx, func() (err error) {
+			rec, err = store.Get(ctx, c.Spec.Apex)
+			return err
+		})
 		if err != nil {
 			return "", err
 		}
@@ -164,12 +168,12 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 		e.Gauges.observe(ns, c, st)
 		switch {
 		case st.Shifting:
-			if err := FinishShift(ctx, store, e.Router, rec); err != nil {
+			if err := retryTransient(ctx, func() error { return FinishShift(ctx, store, e.Router, rec) }); err != nil {
 				return "", err
 			}
 			continue
 		case st.Phase.Terminal():
-			if err := e.ensureWeights(ctx, store, rec); err != nil {
+			if err := retryTransient(ctx, func() error { return e.ensureWeights(ctx, store, rec) }); err != nil {
 				return "", err
 			}
 			e.printf("canary %s %s at %d%%: %s", c.Metadata.Name, st.Phase, st.Weight, st.Message)
@@ -180,7 +184,7 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 			}
 			continue
 		case st.Step < 0:
-			if err := e.begin(ctx, store, c, ns, rec); err != nil {
+			if err := retryTransient(ctx, func() error { return e.begin(ctx, store, c, ns, rec) }); err != nil {
 				return "", err
 			}
 			if err := e.sleep(ctx, tick); err != nil {
@@ -195,7 +199,7 @@ func (e *Engine) Run(ctx context.Context, c *Canary, ns string) (Phase, error) {
 			}
 			continue
 		}
-		if err := e.analyse(ctx, store, c, ns, rec, now); err != nil {
+		if err := retryTransient(ctx, func() error { return e.analyse(ctx, store, c, ns, rec, now) }); err != nil {
 			return "", err
 		}
 	}

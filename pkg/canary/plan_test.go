@@ -29,3 +29,24 @@ func TestPlanGolden(t *testing.T) {
 	}
 	golden.Assert(t, "testdata/plan.golden", buf.Bytes())
 }
+
+// TestOneStepSpecs: a spec with a single step (the whole traffic at once) is valid; plan and
+// bench simulate it to promotion instead of panicking on the step after the last.
+func TestOneStepSpecs(t *testing.T) {
+	for _, tc := range []struct{ name, extra string }{
+		{"steps [100]", "  steps: [100]\n"},
+		{"stepWeight 100", "  stepWeight: 100\n"},
+		{"steps [100] gated", "  steps: [100]\n  gates: [100]\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := specWith(t, tc.extra)
+			p := MakePlan(c, PlanOptions{RPS: 50, Runs: 3})
+			if len(p.Steps) != 1 || p.Steps[0].Weight != 100 || p.ShortestPromote <= 0 {
+				t.Fatalf("plan %+v", p)
+			}
+			if rows := Compare(c); len(rows) == 0 {
+				t.Fatal("no bench rows")
+			}
+		})
+	}
+}

@@ -130,9 +130,17 @@ func Decide(c *Canary, s *State, r Result, now time.Time) Decision {
 		return hold
 	}
 	// Passed.
-	if c.Gate(s.Weight) && !s.approved(s.Weight) {
+	if g, ok := c.gateAhead(s); ok && !s.approved(g) {
+		at := "at the gate"
+		if g != s.Weight {
+			at = fmt.Sprintf("at the gate before %d%%", g)
+		}
 		return Decision{Outcome: OutcomeAwait, Weight: s.Weight, Phase: PhaseAwaitingApproval,
-			Reason: fmt.Sprintf("analysis passed at %d%%; waiting at the gate for `trafficctl canary promote`", s.Weight)}
+			Reason: fmt.Sprintf("analysis passed at %d%%; waiting %s for `trafficctl canary promote`", s.Weight, at)}
+	}
+	if s.Step+1 >= len(steps) {
+		// The last step (100 %, or the only one of `steps: [100]`) passed: nothing left to shift.
+		return Decision{Outcome: OutcomePromote, Weight: 100, Phase: PhasePromoted, Reason: r.Reason}
 	}
 	next := steps[s.Step+1]
 	if next == 100 {
@@ -172,4 +180,26 @@ func (s *State) NextAnalysis(c *Canary) time.Time {
 		t = n
 	}
 	return t
+}
+
+// gateAhead returns the gate the rollout waits at after this step's analysis passes: the
+// current weight's, or the gate at 100 when the next step is full promotion (a gate at 100
+// stops before promotion; the weight never sits at 100 unless it is the only step). The first
+// unapproved one wins; ok is false when neither weight is a gate.
+func (c *Canary) gateAhead(s *State) (gate int, ok bool) {
+	ws := []int{s.Weight}
+	if steps := c.Steps(); s.Step+1 >= len(steps) || steps[s.Step+1] == 100 {
+		ws = append(ws, 100)
+	}
+	gate = -1
+	for _, w := range ws {
+		if !c.Gate(w) {
+			continue
+		}
+		if !s.approved(w) {
+			return w, true
+		}
+		gate = w
+	}
+	return gate, gate >= 0
 }

@@ -169,7 +169,8 @@ func (p *SpecPolicy) Tick(t time.Duration, s *Scrapes) (int, SimOutcome) {
 	r := Judge(p.c, o, p.st.Baseline, p.st.Prior)
 	d := Decide(p.c, p.st, r, now)
 	if d.Outcome == OutcomeAwait && p.ApproveGates {
-		p.st.Approved = append(p.st.Approved, Approval{Weight: p.st.Weight, By: "simulation", At: now})
+		g, _ := p.c.gateAhead(p.st)
+		p.st.Approved = append(p.st.Approved, Approval{Weight: g, By: "simulation", At: now})
 		d = Decide(p.c, p.st, r, now)
 	}
 	p.st.Apply(d, r, now)

@@ -12,12 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
+	"github.com/trafficctl/trafficctl/pkg/internal/validate"
 )
 
 // APIVersion and Kind identify a Canary spec file.
@@ -38,6 +40,14 @@ var (
 	DefaultLatencyRatio  = 1.5
 	DefaultOnNoData      = ActionHold
 	DefaultOnBackendDown = ActionHold
+)
+
+// Bounds of a spec's numbers: beyond them a rollout could never pass a step (minRequests) or
+// the value is a typo (a latency bound of a year).
+const (
+	MaxMinRequests  = 1_000_000_000
+	MaxLatencyMs    = 24 * 3600 * 1000 // one day, in ms
+	MaxLatencyRatio = 1000
 )
 
 // ErrInvalidSpec wraps every parse and validation failure of a spec file.
@@ -142,7 +152,7 @@ type Metric struct {
 
 // ParseFile reads and validates a spec file.
 func ParseFile(path string) (*Canary, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.File)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
@@ -342,8 +352,8 @@ func (c *Canary) validateAnalysis(errs *fieldErrors) {
 	if s.ScrapeInterval < time.Second {
 		errs.add("spec.scrapeInterval", "must be at least 1s, got %s", s.ScrapeInterval)
 	}
-	if s.MinRequests < 1 {
-		errs.add("spec.minRequests", "must be positive, got %d", s.MinRequests)
+	if err := validate.IntBetween(int64(s.MinRequests), 1, MaxMinRequests); err != nil {
+		errs.add("spec.minRequests", "%v", err)
 	}
 	if s.Deadline < s.Interval {
 		errs.add("spec.deadline", "must be at least one interval (%s), got %s", s.Interval, s.Deadline)
@@ -391,40 +401,64 @@ func (s *Spec) validateMetrics(errs *fieldErrors) {
 func (m *Metric) validate(p string, errs *fieldErrors) {
 	switch m.Type {
 	case MetricSuccessRate:
-		if m.Min == nil || *m.Min <= 0 || *m.Min >= 100 {
+		if m.Min == nil {
 			errs.add(p+".min", "success-rate needs min, a percentage strictly between 0 and 100")
+		} else if err := validate.Open(*m.Min, 0, 100); err != nil {
+			errs.add(p+".min", "success-rate min is a percentage: %v", err)
 		}
 		if m.Max != nil || m.MaxRatio != 0 || m.Query != "" {
 			errs.add(p, "success-rate takes only min")
 		}
 	case MetricLatency:
-		if m.Max == nil && m.MaxRatio == 0 {
-			errs.add(p, "latency needs max (ms) or maxRatio (vs stable), or both")
-		}
-		if m.Max != nil && *m.Max <= 0 {
-			errs.add(p+".max", "must be positive")
-		}
-		if m.MaxRatio != 0 && m.MaxRatio < 1 {
-			errs.add(p+".maxRatio", "must be at least 1, got %g", m.MaxRatio)
-		}
-		if m.Quantile <= 0 || m.Quantile >= 1 {
-			errs.add(p+".quantile", "must be strictly between 0 and 1, got %g", m.Quantile)
-		}
-		if m.Min != nil || m.Query != "" {
-			errs.add(p, "latency takes only max, maxRatio and quantile")
-		}
+		m.validateLatency(p, errs)
 	case MetricCustom:
-		if strings.TrimSpace(m.Query) == "" {
-			errs.add(p+".query", "custom needs a PromQL query")
-		}
-		if m.Min == nil && m.Max == nil {
-			errs.add(p, "custom needs min or max")
-		}
-		if m.MaxRatio != 0 || m.Quantile != 0 {
-			errs.add(p, "custom takes only query, min and max")
-		}
+		m.validateCustom(p, errs)
 	default:
 		errs.add(p+".type", "must be success-rate, latency or custom, got %q", m.Type)
+	}
+}
+
+func (m *Metric) validateLatency(p string, errs *fieldErrors) {
+	if m.Max == nil && m.MaxRatio == 0 {
+		errs.add(p, "latency needs max (ms) or maxRatio (vs stable), or both")
+	}
+	if m.Max != nil {
+		if err := validate.Open(*m.Max, 0, MaxLatencyMs); err != nil {
+			errs.add(p+".max", "%v", err)
+		}
+	}
+	if m.MaxRatio != 0 {
+		if err := validate.Between(m.MaxRatio, 1, MaxLatencyRatio); err != nil {
+			errs.add(p+".maxRatio", "%v", err)
+		}
+	}
+	if err := validate.Open(m.Quantile, 0, 1); err != nil {
+		errs.add(p+".quantile", "%v", err)
+	}
+	if m.Min != nil || m.Query != "" {
+		errs.add(p, "latency takes only max, maxRatio and quantile")
+	}
+}
+
+func (m *Metric) validateCustom(p string, errs *fieldErrors) {
+	if strings.TrimSpace(m.Query) == "" {
+		errs.add(p+".query", "custom needs a PromQL query")
+	}
+	if m.Min == nil && m.Max == nil {
+		errs.add(p, "custom needs min or max")
+	}
+	if m.MaxRatio != 0 || m.Quantile != 0 {
+		errs.add(p, "custom takes only query, min and max")
+	}
+	for _, b := range []struct {
+		field string
+		v     *float64
+	}{{".min", m.Min}, {".max", m.Max}} {
+		if b.v != nil {
+			if err := validate.Finite(*b.v); err != nil {
+				errs.add(p+b.field, "%v", err)
+			}
+		}
 	}
 }
 

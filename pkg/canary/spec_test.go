@@ -103,6 +103,18 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", minimal + "---\n" + minimal, "more than one document"},
 		{"not yaml", "{", "did not find expected node content"},
 		{"empty", "", "EOF"},
+		{"success rate NaN", minimal + "  metrics:\n  - {name: sr, type: success-rate, min: .nan}\n", "spec.metrics[0].min: success-rate min is a percentage: must be a finite number, got NaN"},
+		{"success rate Inf", minimal + "  metrics:\n  - {name: sr, type: success-rate, min: -.inf}\n", "must be a finite number, got -Inf"},
+		{"latency max Inf", minimal + "  metrics:\n  - {name: l, type: latency, max: .inf}\n", "spec.metrics[0].max: must be a finite number, got +Inf"},
+		{"latency max NaN", minimal + "  metrics:\n  - {name: l, type: latency, max: .nan}\n", "spec.metrics[0].max: must be a finite number"},
+		{"latency ratio NaN", minimal + "  metrics:\n  - {name: l, type: latency, maxRatio: .nan}\n", "spec.metrics[0].maxRatio: must be a finite number"},
+		{"latency ratio Inf", minimal + "  metrics:\n  - {name: l, type: latency, maxRatio: .inf}\n", "spec.metrics[0].maxRatio: must be a finite number"},
+		{"latency ratio huge", minimal + "  metrics:\n  - {name: l, type: latency, maxRatio: 1e9}\n", "spec.metrics[0].maxRatio: must be within 1..1000"},
+		{"quantile NaN", minimal + "  metrics:\n  - {name: l, type: latency, max: 1, quantile: .nan}\n", "spec.metrics[0].quantile: must be a finite number"},
+		{"custom min NaN", minimal + "  metrics:\n  - {name: c, type: custom, query: up, min: .nan}\n", "spec.metrics[0].min: must be a finite number"},
+		{"custom max Inf", minimal + "  metrics:\n  - {name: c, type: custom, query: up, max: .inf}\n", "spec.metrics[0].max: must be a finite number"},
+		{"minRequests near 2^63", minimal + "  minRequests: 9223372036854775000\n", "spec.minRequests: must be within 1..1000000000"},
+		{"minRequests negative", minimal + "  minRequests: -5\n", "spec.minRequests: must be within 1..1000000000"},
 		{"bad name", strings.Replace(minimal, "name: web", "name: Web_1", 1), "metadata.name"},
 	}
 	for _, tt := range tests {

@@ -272,6 +272,7 @@ func (s *Store) sealIfFull(ctx context.Context, apex string, r *Record) error {
 
 // append chains e onto the log and moves the anchor.
 func (r *Record) append(e Entry) {
+	e.Checks = finiteChecks(e.Checks)
 	e.Prev = r.State.Head
 	e.Seq = r.entries() + 1
 	e.Hash = e.computeHash()

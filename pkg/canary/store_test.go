@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +147,56 @@ func editLog(t *testing.T, k *fake.Clientset, name string, edit func([]string) [
 	cm.Data[keyLog] = strings.Join(edit(lines), "\n") + "\n"
 	if _, err := k.CoreV1().ConfigMaps("ns").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHistoryNonFiniteCheckValues: a check value JSON cannot encode (a custom query returning
+// +Inf) must neither write an empty audit line nor make History report tampering.
+func TestHistoryNonFiniteCheckValues(t *testing.T) {
+	for _, v := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			ctx := context.Background()
+			s, _ := newTestStore(t)
+			c := specWith(t, "")
+			if _, _, err := s.Create(ctx, c, NewState(c, time.Unix(0, 0)), Entry{Event: "start"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, c.Spec.Apex, func(r *Record) (*Entry, error) {
+				return &Entry{Event: "rollback", Checks: []Check{{Metric: "ratio", Value: &v, Verdict: VerdictBad, Detail: "outside"}}}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			appendN(t, s, c.Spec.Apex, 1)
+			h, err := s.History(ctx, c.Spec.Apex)
+			if err != nil || len(h) != 3 {
+				t.Fatalf("history: %d entries, %v", len(h), err)
+			}
+			if ch := h[1].Checks[0]; ch.Value != nil || !strings.Contains(ch.Detail, fmt.Sprint(v)) {
+				t.Fatalf("check %+v", ch)
+			}
+		})
+	}
+}
+
+// TestPromoteGateAt100: `gates: [100]` stops before full promotion, and `canary promote`
+// approves that gate (it used to refuse: the weight is never 100 before promotion).
+func TestPromoteGateAt100(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestStore(t)
+	c := specWith(t, "  gates: [100]\n")
+	st := NewState(c, time.Unix(0, 0))
+	st.Step, st.Weight, st.Phase = 3, 50, PhaseAwaitingApproval
+	if _, _, err := s.Create(ctx, c, st, Entry{Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := (&Control{Store: s, Actor: "alice"}).Promote(ctx, c.Spec.Apex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.State.approved(100) || rec.State.Phase != PhaseProgressing {
+		t.Fatalf("state after promote %+v", rec.State)
+	}
+	if d := Decide(c, rec.State, Result{Verdict: VerdictPass}, time.Unix(1, 0)); d.Outcome != OutcomePromote {
+		t.Fatalf("decision after approval %+v", d)
 	}
 }

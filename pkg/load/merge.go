@@ -10,19 +10,25 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // ErrBadResults is wrapped by errors about unreadable report or results files.
 var ErrBadResults = errors.New("bad results")
+
+// maxMergeSpan bounds the wall-clock span of the merged series: merged reports come from
+// attackers that ran at the same time, and a series must not stretch over years.
+const maxMergeSpan = 7 * 24 * time.Hour
 
 // ReadReport reads a report written by `trafficctl load attack|run -o json`, or a results stream in
 // any of vegeta's encodings (gob, JSON lines, CSV), which is summarised on the fly (without
 // intended send times the corrected latencies equal the raw ones, and the series is keyed on
 // the send times).
 func ReadReport(r io.Reader, lateThreshold time.Duration) (*Report, error) {
-	data, err := io.ReadAll(r)
+	data, err := limits.ReadAll(r, limits.Report, "the report")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadResults, err)
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
@@ -157,7 +163,11 @@ func MergeReports(reps []*Report) (*Report, error) {
 			m.Throughput = success / (m.Duration + m.Wait).Seconds()
 		}
 	}
-	if start, step, ivs := mergeSeries(reps); ivs != nil {
+	start, step, ivs, err := mergeSeries(reps)
+	if err != nil {
+		return nil, err
+	}
+	if ivs != nil {
 		out.setSeries(start, step, ivs)
 	}
 	out.RawLatencies = summarize(out.raw)
@@ -175,18 +185,22 @@ func MergeReports(reps []*Report) (*Report, error) {
 // maxIntervals), and each input interval goes whole into the merged interval holding its
 // middle, so an interval is placed within half an input step of where it ran. It returns nil
 // when a report has no series histograms: a series of some of the requests would mislead.
-func mergeSeries(reps []*Report) (time.Time, time.Duration, []interval) {
+func mergeSeries(reps []*Report) (time.Time, time.Duration, []interval, error) {
 	var start, end time.Time
 	var step time.Duration
 	for _, r := range reps {
-		if len(r.series) == 0 {
-			return time.Time{}, 0, nil
+		if len(r.series) == 0 || r.SeriesStep <= 0 {
+			return time.Time{}, 0, nil, nil
 		}
 		if start.IsZero() || r.SeriesStart.Before(start) {
 			start = r.SeriesStart
 		}
 		end = maxTime(end, r.SeriesStart.Add(time.Duration(len(r.series))*r.SeriesStep))
 		step = max(step, r.SeriesStep)
+	}
+	if span := end.Sub(start); span > maxMergeSpan {
+		return time.Time{}, 0, nil, fmt.Errorf("%w: the reports' series span %s, more than %s: merge reports of attackers that ran at the same time",
+			ErrBadResults, span, maxMergeSpan)
 	}
 	for end.Sub(start) > maxIntervals*step {
 		step *= 2
@@ -203,5 +217,5 @@ func mergeSeries(reps []*Report) (time.Time, time.Duration, []interval) {
 			out[j].merge(iv)
 		}
 	}
-	return start, step, out
+	return start, step, out, nil
 }

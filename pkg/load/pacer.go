@@ -8,10 +8,26 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/validate"
 )
 
 // ErrBadRate is wrapped by rate parsing errors.
 var ErrBadRate = errors.New("bad rate")
+
+// MaxRate bounds every rate in requests per second (flags, scenario stages): far above what one
+// process sends, and below the pacer's limit (beyond 1e9/s the interval between hits is under a
+// nanosecond).
+const MaxRate = 1e6
+
+// CheckRate says why rps, a rate in requests per second, is not a finite number within
+// 0..MaxRate, or nil.
+func CheckRate(rps float64) error {
+	if err := validate.Between(rps, 0, MaxRate); err != nil {
+		return fmt.Errorf("rate %w (requests per second)", err)
+	}
+	return nil
+}
 
 // Unbounded is the rate "max": as fast as the workers go, a closed loop (vegeta's -rate=0).
 var Unbounded = vegeta.Rate{}
@@ -37,7 +53,11 @@ func ParseRate(s string) (vegeta.Rate, error) {
 	if freq <= 0 || per <= 0 {
 		return vegeta.Rate{}, fmt.Errorf("%w %q: must be positive", ErrBadRate, s)
 	}
-	return vegeta.Rate{Freq: freq, Per: per}, nil
+	r := vegeta.Rate{Freq: freq, Per: per}
+	if err := CheckRate(PerSecond(r)); err != nil {
+		return vegeta.Rate{}, fmt.Errorf("%w %q: %w", ErrBadRate, s, err)
+	}
+	return r, nil
 }
 
 // PerSecond is r in requests per second.

@@ -300,7 +300,7 @@ type Bucket struct {
 func (rep *Report) CorrectedHistogram(n int) []Bucket {
 	h := rep.corrected
 	if h == nil && rep.CorrectedHDR != "" {
-		h, _ = hdrhistogram.Decode([]byte(rep.CorrectedHDR))
+		h, _ = decodeHist(rep.CorrectedHDR)
 	}
 	if h == nil || h.TotalCount() == 0 {
 		return nil
@@ -344,15 +344,18 @@ func (rep *Report) DecodeHDR() error {
 	if rep.RawHDR == "" || rep.CorrectedHDR == "" {
 		return fmt.Errorf("report has no histograms: it was not written by trafficctl load -o json")
 	}
-	if rep.raw, err = hdrhistogram.Decode([]byte(rep.RawHDR)); err != nil {
+	if rep.raw, err = decodeHist(rep.RawHDR); err != nil {
 		return fmt.Errorf("decode raw histogram: %w", err)
 	}
-	if rep.corrected, err = hdrhistogram.Decode([]byte(rep.CorrectedHDR)); err != nil {
+	if rep.corrected, err = decodeHist(rep.CorrectedHDR); err != nil {
 		return fmt.Errorf("decode corrected histogram: %w", err)
 	}
 	rep.series = nil
 	if rep.SeriesStep <= 0 || rep.SeriesStart.IsZero() {
 		return nil
+	}
+	if len(rep.Series) > maxIntervals || rep.SeriesStep > maxMergeSpan {
+		return fmt.Errorf("series of %d intervals of %s: at most %d intervals of at most %s", len(rep.Series), rep.SeriesStep, maxIntervals, maxMergeSpan)
 	}
 	ivs := make([]interval, len(rep.Series))
 	for i, p := range rep.Series {
@@ -361,10 +364,10 @@ func (rep *Report) DecodeHDR() error {
 			return nil
 		}
 		iv := interval{requests: p.Requests, errors: p.Errors}
-		if iv.raw, err = hdrhistogram.Decode([]byte(p.RawHDR)); err != nil {
+		if iv.raw, err = decodeHist(p.RawHDR); err != nil {
 			return fmt.Errorf("decode raw histogram of interval %d: %w", i, err)
 		}
-		if iv.corrected, err = hdrhistogram.Decode([]byte(p.CorrectedHDR)); err != nil {
+		if iv.corrected, err = decodeHist(p.CorrectedHDR); err != nil {
 			return fmt.Errorf("decode corrected histogram of interval %d: %w", i, err)
 		}
 		ivs[i] = iv

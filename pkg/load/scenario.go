@@ -8,13 +8,14 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // ErrBadScenario is wrapped by every error about a malformed scenario file.
@@ -115,7 +116,7 @@ func ParseScenario(data []byte, dir string, opts ...ScenarioOption) (*Scenario, 
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := limits.ReadFile(p, limits.File)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %starget %d: read bodyFile: %w", ErrBadScenario, lineOf(tl, i), i+1, err)
 			}

@@ -56,6 +56,15 @@ func TestParseScenario(t *testing.T) {
 		{"protos missing", "targets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [nope.proto]\n", "line 3: protos: bad proto: stat nope.proto"},
 		{"grpc method not in the protos", "targets:\n  - {url: http://h/}\n  - {url: grpc://h:1/grpc.health.v1.Health/Chek}\nstages: [{type: constant, rate: 1, duration: 1s}]\nprotos: [testdata/proto/grpc/health/v1/health.proto]\n",
 			"line 3: target 2: bad target: GRPC grpc://h:1/grpc.health.v1.Health/Chek: method /grpc.health.v1.Health/Chek is not in testdata/proto/grpc/health/v1/health.proto: services found: grpc.health.v1.Health (Check, Watch)"},
+		{"CRLF in a target header", "targets:\n  - {url: http://h/, headers: {X-A: \"1\\r\\nGET /admin HTTP/1.1\"}}\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "line 2: target 1: bad target: GET http://h/: invalid value \"1\\r\\nGET /admin HTTP/1.1\" of header X-A"},
+		{"LF in a scenario header", "headers: {X-A: \"1\\nX-B: 2\"}\ntargets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "invalid value"},
+		{"bad header name", "targets:\n  - {url: http://h/, headers: {\"X A\": 1}}\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "invalid header name \"X A\""},
+		{"CRLF in Host", "targets:\n  - {url: http://h/, headers: {Host: \"h\\r\\nX: 1\"}}\nstages: [{type: constant, rate: 1, duration: 1s}]\n", "invalid value"},
+		{"constant rate 1e12", "targets: [{url: http://h/}]\nstages:\n  - {type: constant, rate: 1e12, duration: 1s}\n", "line 3: stage 1: rate must be at most 1e+06 (requests per second), got 1e+12"},
+		{"ramp to 1e12", "targets: [{url: http://h/}]\nstages:\n  - {type: ramp, from: 1, to: 1e12, duration: 1s}\n", "to must be at most 1e+06"},
+		{"step to 1e10", "targets: [{url: http://h/}]\nstages:\n  - {type: step, from: 1, to: 1e10, steps: 2, duration: 1s}\n", "to must be at most 1e+06"},
+		{"sine above the bound", "targets: [{url: http://h/}]\nstages:\n  - {type: sine, mean: 9e5, amplitude: 5e5, period: 1s, duration: 1s}\n", "mean + amplitude must be at most 1e+06"},
+		{"sine amplitude NaN", "targets: [{url: http://h/}]\nstages:\n  - {type: sine, mean: 10, amplitude: .nan, period: 1s, duration: 1s}\n", "got NaN"},
 		{"bad success", "targets: [{url: http://h/}]\nstages: [{type: constant, rate: 1, duration: 1s}]\nthresholds:\n  minSuccess: 120\n", "line 4: thresholds"},
 	}
 	for _, tt := range tests {

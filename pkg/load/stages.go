@@ -42,12 +42,18 @@ func (s *Stage) Validate() error {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s must be a rate >= 0 (requests per second), got %v", name, v)
 		}
+		if v > MaxRate {
+			return fmt.Errorf("%s must be at most %g (requests per second), got %g", name, float64(MaxRate), v)
+		}
 		return nil
 	}
 	switch s.Kind {
 	case StageConstant:
 		if s.Rate <= 0 || math.IsInf(s.Rate, 0) || math.IsNaN(s.Rate) {
 			return fmt.Errorf("constant stage needs rate > 0 (requests per second)")
+		}
+		if err := neg("rate", s.Rate); err != nil {
+			return err
 		}
 	case StageRamp:
 		if err := neg("from", s.From); err != nil {
@@ -74,6 +80,9 @@ func (s *Stage) Validate() error {
 		}
 	case StageSine:
 		if err := neg("mean", s.Mean); err != nil {
+			return err
+		}
+		if err := neg("mean + amplitude", s.Mean+s.Amplitude); err != nil {
 			return err
 		}
 		if s.Mean <= 0 || s.Amplitude < 0 || s.Amplitude > s.Mean {

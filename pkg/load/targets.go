@@ -9,12 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // ErrBadTarget is wrapped by every error about a malformed target.
@@ -152,6 +153,9 @@ func rawAddr(tgts []*Target) string {
 	return addr
 }
 
+// MaxTargets bounds the targets of a targets file.
+const MaxTargets = 100_000
+
 // validateURL checks an HTTP(S) target's URL, or a gRPC target's (method "GRPC").
 func validateURL(t *vegeta.Target) error {
 	if t.Method == "GRPC" || strings.HasPrefix(t.URL, grpcScheme+"://") {
@@ -172,6 +176,9 @@ func newTemplate(t *vegeta.Target) (*http.Request, error) {
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("URL %q has no host", t.URL)
+	}
+	if err := checkHeaders(t.Header); err != nil {
+		return nil, err
 	}
 	req, err := http.NewRequest(t.Method, t.URL, nil)
 	if err != nil {
@@ -238,8 +245,10 @@ func (ts *TargetSet) Name(i int) string { return ts.targets[i].Name }
 // followed by "Key: Value" header lines and one "@path" body line (relative to dir), targets
 // separated by blank lines or the next method line, "#" comments. body and hdr are the
 // defaults every target starts from. Errors name the line.
+//
+// The file is read up to limits.File bytes and MaxTargets targets.
 func ParseTargets(r io.Reader, dir string, body []byte, hdr http.Header) ([]Target, error) {
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(limits.NewReader(r, limits.File, "the targets"))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	var (
 		tgts    []Target
@@ -268,6 +277,9 @@ func ParseTargets(r io.Reader, dir string, body []byte, hdr http.Header) ([]Targ
 			if err := validateURL(&t.Target); err != nil {
 				return nil, fmt.Errorf("%w: line %d: %w", ErrBadTarget, lineNo, err)
 			}
+			if len(tgts) == MaxTargets {
+				return nil, fmt.Errorf("%w: line %d: more than %d targets", ErrBadTarget, lineNo, MaxTargets)
+			}
 			tgts = append(tgts, t)
 			cur = &tgts[len(tgts)-1]
 			hadBody = false
@@ -283,7 +295,7 @@ func ParseTargets(r io.Reader, dir string, body []byte, hdr http.Header) ([]Targ
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(dir, path)
 			}
-			b, err := os.ReadFile(path)
+			b, err := limits.ReadFile(path, limits.File)
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: read body: %w", ErrBadTarget, lineNo, err)
 			}

@@ -2,6 +2,7 @@ package load
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,4 +88,63 @@ func FuzzParseTargets(f *testing.F) {
 			t.Fatalf("parsed targets rejected by NewTargetSet: %v", err)
 		}
 	})
+}
+
+// TestTargetHeadersChecked: a header from -H or a targets file that net/http would refuse (CR or
+// LF in a value, a bad name) is rejected before any transport, the raw-connection one included,
+// can write it.
+func TestTargetHeadersChecked(t *testing.T) {
+	tests := []struct {
+		name, in string
+		hdr      http.Header
+		want     string
+	}{
+		{"CRLF in -H value", "GET http://h/\n", http.Header{"X-A": {"1\r\nGET /admin HTTP/1.1"}}, "invalid value"},
+		{"LF in -H value", "GET http://h/\n", http.Header{"X-A": {"1\nX-B: 2"}}, "invalid value"},
+		{"NUL in -H value", "GET http://h/\n", http.Header{"X-A": {"1\x00"}}, "invalid value"},
+		{"space in -H name", "GET http://h/\n", http.Header{"X A": {"1"}}, "invalid header name"},
+		{"CR in a file header", "GET http://h/\nX-A: 1\rGET /admin HTTP/1.1\n", nil, "invalid value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tgts, err := ParseTargets(strings.NewReader(tt.in), ".", nil, tt.hdr)
+			if err == nil {
+				_, err = NewTargetSet(tgts)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrBadTarget) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// endlessTargets is a targets file that never ends.
+type endlessTargets struct{}
+
+func (e *endlessTargets) Read(p []byte) (int, error) {
+	line := "GET http://h/\n"
+	n := 0
+	for n+len(line) <= len(p) {
+		n += copy(p[n:], line)
+	}
+	return n, nil
+}
+
+func TestParseTargetsLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		r    io.Reader
+		want string
+	}{
+		{"endless targets", &endlessTargets{}, "more than 100000 targets"},
+		{"endless comments", strings.NewReader(strings.Repeat("# comment\n", 7<<20)), "the targets is larger than 64 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTargets(tt.r, ".", nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
 }

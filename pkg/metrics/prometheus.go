@@ -11,6 +11,8 @@ import (
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // DefaultQueryTimeout bounds one query; a slower backend counts as down for that query.
@@ -48,10 +50,13 @@ func NewPrometheus(address string, opts ...PrometheusOption) (*Prometheus, error
 	for _, o := range opts {
 		o(&cfg)
 	}
-	pc := promapi.Config{Address: address}
+	// Every answer is read whole by the client library: bound it.
+	hc := &http.Client{}
 	if cfg.client != nil {
-		pc.Client = cfg.client
+		*hc = *cfg.client
 	}
+	hc.Transport = limits.Transport(hc.Transport, limits.Response)
+	pc := promapi.Config{Address: address, Client: hc}
 	c, err := promapi.NewClient(pc)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus address %q: %w", address, err)

@@ -134,3 +134,27 @@ func TestQueries(t *testing.T) {
 		})
 	}
 }
+
+// TestPrometheusEndlessAnswer: an answer that never ends (or is just huge) fails the query as
+// backend down once it passes the response limit, instead of filling memory.
+func TestPrometheusEndlessAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+		chunk := []byte(strings.Repeat(" ", 64<<10))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	p, err := NewPrometheus(srv.URL, WithQueryTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Query(context.Background(), "up", time.Time{})
+	if !errors.Is(err, ErrBackendDown) || !strings.Contains(err.Error(), "larger than 32 MiB") {
+		t.Fatalf("err = %v, want backend down: larger than 32 MiB", err)
+	}
+}

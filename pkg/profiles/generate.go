@@ -8,6 +8,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/validate"
 )
 
 // RetryMode chooses which routes are marked retryable.
@@ -63,6 +65,9 @@ func (o Options) ProfileName() string {
 	return fmt.Sprintf("%s.%s.svc.%s", o.Service, o.Namespace, domain)
 }
 
+// MaxRetryRatio bounds a retry budget's ratio: retries per original request.
+const MaxRetryRatio = 100
+
 // ParseRetryBudget parses "RATIO,MIN_PER_SECOND,TTL", e.g. "0.2,10,10s".
 func ParseRetryBudget(s string) (*RetryBudget, error) {
 	parts := strings.Split(s, ",")
@@ -70,8 +75,11 @@ func ParseRetryBudget(s string) (*RetryBudget, error) {
 		return nil, fmt.Errorf("invalid retry budget %q: use RATIO,MIN_PER_SECOND,TTL such as 0.2,10,10s", s)
 	}
 	ratio, err := strconv.ParseFloat(strings.TrimSpace(parts[0]), 32)
-	if err != nil || ratio < 0 {
-		return nil, fmt.Errorf("invalid retry budget ratio %q: use a non-negative number such as 0.2", parts[0])
+	if err == nil {
+		err = validate.Between(ratio, 0, MaxRetryRatio)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid retry budget ratio %q: use a number within 0..%g such as 0.2", parts[0], float64(MaxRetryRatio))
 	}
 	minRPS, err := strconv.ParseUint(strings.TrimSpace(parts[1]), 10, 32)
 	if err != nil {
@@ -108,10 +116,8 @@ func NewPlan(api *API, opts Options) (*Plan, error) {
 	if opts.Retries == "" {
 		opts.Retries = RetriesSpec
 	}
-	if opts.Timeout != "" {
-		if _, err := time.ParseDuration(opts.Timeout); err != nil {
-			return nil, fmt.Errorf("invalid timeout %q: use a duration such as 500ms or 10s", opts.Timeout)
-		}
+	if err := opts.Check(); err != nil {
+		return nil, err
 	}
 	routes := make([]Route, len(api.Operations))
 	for i, op := range api.Operations {

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/trafficctl/trafficctl/pkg/internal/limits"
 )
 
 // InputError is a problem with the user's input (a missing file, an unreadable URL, a document
@@ -57,7 +59,7 @@ func ReadSource(ctx context.Context, source string, stdin io.Reader, client *htt
 		if stdin == nil {
 			return nil, InputErrorf(source, "", "no standard input")
 		}
-		data, err := io.ReadAll(stdin)
+		data, err := limits.ReadAll(stdin, limits.File, "standard input")
 		if err != nil {
 			return nil, InputErrorf("stdin", "", "read: %w", err)
 		}
@@ -80,13 +82,13 @@ func ReadSource(ctx context.Context, source string, stdin io.Reader, client *htt
 		if resp.StatusCode != http.StatusOK {
 			return nil, InputErrorf(source, "", "cannot read URL: server answered %s", resp.Status)
 		}
-		data, err := io.ReadAll(resp.Body)
+		data, err := limits.ReadAll(resp.Body, limits.File, source)
 		if err != nil {
 			return nil, InputErrorf(source, "", "cannot read URL: %w", err)
 		}
 		return data, nil
 	default:
-		data, err := os.ReadFile(source)
+		data, err := limits.ReadFile(source, limits.File)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, InputErrorf(source, "", "no such file")

@@ -32,8 +32,12 @@ var methodOrder = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 type OpenAPIOptions struct {
 	// Warn receives problems the reader worked around; nil discards them.
 	Warn func(string)
-	// AllowExternalRefs lets $refs load other files or URLs relative to the source.
+	// AllowExternalRefs lets $refs load other files or URLs relative to the source. A remote
+	// document's $refs stay within its origin and RefOrigins, and never read local files.
 	AllowExternalRefs bool
+	// RefOrigins are further origins (https://schemas.example.com) a remote document's $refs
+	// may read.
+	RefOrigins []string
 }
 
 // ParseOpenAPI reads a Swagger 2.0, OpenAPI 3.0, 3.1 or 3.2 document (JSON or YAML). source names
@@ -73,7 +77,7 @@ func ParseOpenAPI(ctx context.Context, source string, data []byte, opts OpenAPIO
 		if !(strings.HasPrefix(v, "3.0") || strings.HasPrefix(v, "3.1") || strings.HasPrefix(v, "3.2")) {
 			return nil, InputErrorf(source, "openapi", "unsupported version %q: trafficctl reads swagger \"2.0\" and openapi 3.0, 3.1 and 3.2", v)
 		}
-		return r.openapi3(ctx, jsonData, opts.AllowExternalRefs)
+		return r.openapi3(ctx, jsonData, opts)
 	default:
 		return nil, InputErrorf(source, "", "not an OpenAPI document: no \"openapi\" or \"swagger\" version at the top level")
 	}
@@ -251,8 +255,8 @@ func orderedMethods[V any](ops map[string]V) []string {
 }
 
 // openapi3 walks an OpenAPI 3.x document loaded and $ref-resolved by kin-openapi.
-func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API, error) {
-	doc, err := r.load3(ctx, data, external)
+func (r *reader) openapi3(ctx context.Context, data []byte, opts OpenAPIOptions) (*API, error) {
+	doc, err := r.load3(ctx, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -282,10 +286,11 @@ func (r *reader) openapi3(ctx context.Context, data []byte, external bool) (*API
 // load3 loads and resolves an OpenAPI 3 document. It fails on what kin-openapi cannot load
 // (pointing at a bad $ref when it can); a document that loads but does not validate is only
 // warned about, since what it says about paths is usually still usable.
-func (r *reader) load3(ctx context.Context, data []byte, external bool) (*openapi3.T, error) {
+func (r *reader) load3(ctx context.Context, data []byte, opts OpenAPIOptions) (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
-	loader.IsExternalRefsAllowed = external
+	loader.IsExternalRefsAllowed = opts.AllowExternalRefs
+	loader.ReadFromURIFunc = refReader(ctx, r.source, opts.RefOrigins)
 	doc, err := loader.LoadFromDataWithPath(data, sourceURL(r.source))
 	if err != nil {
 		if loc, ref, ok := findBadLocalRef(data); ok {

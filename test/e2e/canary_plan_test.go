@@ -29,7 +29,16 @@ func TestCanaryPlanCommand(t *testing.T) {
 		{"missing file", []string{"canary", "plan", "nope.yaml"}, cli.ExitUsage, "no such file"},
 		{"bench", []string{"canary", "bench"}, cli.ExitOK, "healthy 0.1% errors, 5 rps    flagger-style"},
 		{"bench of a spec with a gate", []string{"canary", "bench", file}, cli.ExitOK, "healthy 0.1% errors, 100 rps  trafficctl     20    20"},
-		{"bad rps", []string{"canary", "plan", file, "--rps", "0"}, cli.ExitUsage, "--rps must be positive"},
+		{"bad rps", []string{"canary", "plan", file, "--rps", "0"}, cli.ExitUsage, "--rps must be within 0.001..1e+06, got 0"},
+		{"NaN rps", []string{"canary", "plan", file, "--rps", "NaN"}, cli.ExitUsage, "--rps must be a finite number, got NaN"},
+		{"Inf error rate", []string{"canary", "plan", file, "--error-rate", "Inf"}, cli.ExitUsage, "--error-rate must be a finite number, got +Inf"},
+		{"NaN success rate", []string{"canary", "plan", file, "--min-success-rate", "NaN"}, cli.ExitUsage, "must be a finite number, got NaN"},
+		{"Inf max p99", append(flagsOnly, "--max-p99", "Inf"), cli.ExitUsage, "must be a finite number, got +Inf"},
+		{"NaN max p99 ratio", append(flagsOnly, "--max-p99-ratio", "NaN"), cli.ExitUsage, "must be a finite number, got NaN"},
+		{"min requests near 2^63", append(flagsOnly, "--min-requests", "9223372036854775000"), cli.ExitUsage, "spec.minRequests: must be within 1..1000000000"},
+		{"one step", append(flagsOnly, "--steps", "100"), cli.ExitOK, "1     100%"},
+		{"one step by weight", append(flagsOnly, "--step-weight", "100"), cli.ExitOK, "1     100%"},
+		{"bench of a one-step spec", append([]string{"canary", "bench"}, append(flagsOnly[2:], "--steps", "100")...), cli.ExitOK, "trafficctl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,5 +55,24 @@ func TestCanaryPlanCommand(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil || len(p.Steps) != 5 || p.ExpectedLeaked <= 0 {
 		t.Fatalf("json plan: exit %d, %v: %s", code, err, out)
+	}
+}
+
+func TestPrometheusTimeoutFlag(t *testing.T) {
+	const file = "../../pkg/canary/testdata/web.yaml"
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"run negative", []string{"canary", "run", file, "--prometheus-timeout", "-1s"}},
+		{"run zero", []string{"canary", "run", file, "--prometheus-timeout", "0s"}},
+		{"controller too long", []string{"canary", "controller", "--prometheus-timeout", "2h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, tc.args...)
+			if code != cli.ExitUsage || !strings.Contains(errOut, "invalid --prometheus-timeout") || !strings.Contains(errOut, "must be within 1ns..1h0m0s") {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+		})
 	}
 }

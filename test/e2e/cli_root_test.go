@@ -2,8 +2,11 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trafficctl/trafficctl/internal/cli"
 )
@@ -87,5 +90,21 @@ func TestJSONPathOutput(t *testing.T) {
 				t.Errorf("exit %d (want %d)\nstdout %q (want %q)\nstderr %q", code, tc.wantCode, stdout, tc.wantStdout, stderr)
 			}
 		})
+	}
+}
+
+// TestRequestTimeoutDefault: API calls are bounded by default (--request-timeout 30s), so a
+// hung API server fails a command instead of hanging it.
+func TestRequestTimeoutDefault(t *testing.T) {
+	_, stdout, _ := runCLI(t, "--help")
+	if !strings.Contains(stdout, `--request-timeout string`) || !strings.Contains(stdout, `(default "30s")`) {
+		t.Fatalf("--request-timeout has no 30s default:\n%s", stdout)
+	}
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hung.Close()
+	start := time.Now()
+	code, _, stderr := runCLI(t, "canary", "status", "web-svc", "--server", hung.URL, "--request-timeout", "300ms")
+	if code == cli.ExitOK || time.Since(start) > 20*time.Second {
+		t.Fatalf("exit %d after %s: %s", code, time.Since(start), stderr)
 	}
 }
