@@ -94,13 +94,9 @@ func EnsureBinaries(ctx context.Context, log io.Writer) (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	goBin, err := exec.LookPath("go")
+	goBin, tmp, err := startBuild(dir, "kube-apiserver and etcd")
 	if err != nil {
-		return Binaries{}, fmt.Errorf("build kube-apiserver and etcd: %w: install Go 1.26+ or put prebuilt binaries in $TRAFFICCTL_K8S_BIN_DIR", ErrNoGo)
-	}
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return Binaries{}, fmt.Errorf("clean %s: %w", tmp, err)
+		return Binaries{}, err
 	}
 	builds := []struct{ module, pkg, out, ldflags string }{
 		{"etcd", "go.etcd.io/etcd/server/v3", "etcd", "-s -w"},
@@ -150,4 +146,18 @@ func writeModule(dir, name string) error {
 		}
 	}
 	return nil
+}
+
+// startBuild finds the Go toolchain for building what into dir, and empties dir's staging
+// directory (dir.tmp), which the caller renames to dir once everything is built.
+func startBuild(dir, what string) (goBin, tmp string, err error) {
+	goBin, err = exec.LookPath("go")
+	if err != nil {
+		return "", "", fmt.Errorf("build %s: %w: install Go 1.26+", what, ErrNoGo)
+	}
+	tmp = dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", "", fmt.Errorf("clean %s: %w", tmp, err)
+	}
+	return goBin, tmp, nil
 }

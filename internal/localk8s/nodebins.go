@@ -157,13 +157,9 @@ func EnsureNodeBinaries(ctx context.Context, log io.Writer) (NodeBinaries, error
 	if err != nil {
 		return NodeBinaries{}, err
 	}
-	goBin, err := exec.LookPath("go")
+	goBin, tmp, err := startBuild(dir, "the node binaries")
 	if err != nil {
-		return NodeBinaries{}, fmt.Errorf("build the node binaries: %w: install Go 1.26+", ErrNoGo)
-	}
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return NodeBinaries{}, fmt.Errorf("clean %s: %w", tmp, err)
+		return NodeBinaries{}, err
 	}
 	src := filepath.Join(tmp, "src")
 	if err := os.MkdirAll(src, 0o755); err != nil {

@@ -39,13 +39,9 @@ func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	goBin, err := exec.LookPath("go")
+	goBin, tmp, err := startBuild(filepath.Dir(out), "Prometheus (or install it: apt-get install prometheus)")
 	if err != nil {
-		return "", fmt.Errorf("build Prometheus: %w: install Go 1.26+, or Prometheus (apt-get install prometheus)", ErrNoGo)
-	}
-	tmp := filepath.Dir(out) + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return "", fmt.Errorf("clean %s: %w", tmp, err)
+		return "", err
 	}
 	fmt.Fprintf(log, "building Prometheus %s from the Go module proxy (first run only; takes ~5 min)...\n", PrometheusModuleVersion)
 	start := time.Now()
