@@ -2,6 +2,7 @@ package job
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -31,4 +32,27 @@ func TestGoldenJob(t *testing.T) {
 		b.Write(y)
 	}
 	golden.Assert(t, "testdata/job.yaml.golden", b.Bytes())
+}
+
+// TestRenderRefusesWhatTheServerWould: inputs the API server would refuse are refused before
+// anything is applied, each with a clear error.
+func TestRenderRefusesWhatTheServerWould(t *testing.T) {
+	ok := Options{Name: "l", Namespace: "ns", Image: ImageRepository + ":v0.1.0", Replicas: 1, Scenario: []byte(demoScenario)}
+	for _, tc := range []struct {
+		name   string
+		change func(*Options)
+		want   error
+	}{
+		{"a scenario at the ConfigMap limit fits", func(o *Options) { o.Scenario = bytes.Repeat([]byte("#"), MaxScenarioBytes) }, nil},
+		{"a scenario past the ConfigMap limit", func(o *Options) { o.Scenario = bytes.Repeat([]byte("#"), MaxScenarioBytes+1) }, ErrScenarioTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ok
+			tc.change(&o)
+			_, err := Render(o)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Render: %v, want %v", err, tc.want)
+			}
+		})
+	}
 }

@@ -43,6 +43,13 @@ const (
 // ErrNotFinished is returned by Collect while attackers are still running.
 var ErrNotFinished = errors.New("load job not finished")
 
+// MaxScenarioBytes is the most scenario a Job's ConfigMap can carry: the API server refuses a
+// ConfigMap whose data passes 1 MiB, so a larger scenario is refused before anything is applied.
+const MaxScenarioBytes = 1 << 20
+
+// ErrScenarioTooLarge means the scenario does not fit in the Job's ConfigMap.
+var ErrScenarioTooLarge = errors.New("scenario too large for a ConfigMap")
+
 // Options describe a load job.
 type Options struct {
 	Name, Namespace, Image string
@@ -67,6 +74,9 @@ func Render(o Options) ([]*unstructured.Unstructured, error) {
 	}
 	if o.Image == "" {
 		return nil, fmt.Errorf("the attacker image is required")
+	}
+	if len(o.Scenario) > MaxScenarioBytes {
+		return nil, fmt.Errorf("%w: it is %d bytes and the API server takes at most %d: move large bodies or targets into the image, or split the scenario", ErrScenarioTooLarge, len(o.Scenario), MaxScenarioBytes)
 	}
 	th, err := json.Marshal(o.Thresholds)
 	if err != nil {
