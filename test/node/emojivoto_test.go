@@ -115,7 +115,10 @@ func TestEmojivotoBaseBecomesAvailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	// Every voting pod keeps its own tally and every web pod holds one gRPC connection to one of
+	// them, so only the web pods wired to the voting pod vote-bot's votes reach show them: a new
+	// connection per poll lets kube-proxy pick another web pod each time.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	testenv.WaitFor(t, finishLimit, "votes from vote-bot on web's leaderboard", func(ctx context.Context) (bool, error) {
 		resp, err := client.Get(fmt.Sprintf("http://%s:%d/api/leaderboard", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port))
 		if err != nil {
