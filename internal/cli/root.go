@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/trafficctl/trafficctl/pkg/kube"
@@ -40,8 +43,8 @@ func (f *Factory) Clients() (*kube.Clients, error) {
 	return kube.NewClients(f.ConfigFlags)
 }
 
-// defaultRequestTimeout bounds one Kubernetes API request (--request-timeout).
-const defaultRequestTimeout = "30s"
+// defaultRequestTimeout bounds one Kubernetes API request when --request-timeout is not given.
+const defaultRequestTimeout = 30 * time.Second
 
 // NewRootCommand builds the trafficctl command tree.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
@@ -63,8 +66,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	root.SetErr(streams.ErrOut)
 	// Every API call is bounded: a hung API server fails the command instead of hanging it
 	// (kubectl's --request-timeout; 0 turns the bound off).
-	*f.ConfigFlags.Timeout = defaultRequestTimeout
 	f.ConfigFlags.AddFlags(root.PersistentFlags())
+	boundRequests(f.ConfigFlags, root.PersistentFlags())
 	root.SetUsageTemplate(root.UsageTemplate() + exitCodesHelp)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: err}
@@ -183,4 +186,21 @@ type oneArg struct{ arg string }
 func (a *oneArg) Complete(_ *cobra.Command, args []string) error {
 	a.arg = args[0]
 	return nil
+}
+
+// boundRequests applies defaultRequestTimeout to the REST config when --request-timeout is not
+// given (an explicit 0 still turns the bound off). It is applied to the built config rather than
+// as the flag's value because client-go only falls back to the in-cluster config when no
+// override is set: a non-zero default made a pod's controller dial localhost:8080.
+func boundRequests(cf *genericclioptions.ConfigFlags, flags *pflag.FlagSet) {
+	if fl := flags.Lookup("request-timeout"); fl != nil {
+		fl.DefValue = defaultRequestTimeout.String()
+		fl.Usage = "how long to wait for one API server request (e.g. 1s, 2m); 0 waits forever"
+	}
+	cf.WrapConfigFn = func(c *rest.Config) *rest.Config {
+		if c.Timeout == 0 && !flags.Changed("request-timeout") {
+			c.Timeout = defaultRequestTimeout
+		}
+		return c
+	}
 }

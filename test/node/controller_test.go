@@ -26,6 +26,11 @@ const (
 func TestControllerDeploymentElectsALeader(t *testing.T) {
 	env := testenv.RequireNode(t)
 	c := env.Clients(t, controllerNS)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logTail(t, c, controllerNS, controllerSelector)
+		}
+	})
 	objs := append(manifests(t, "deploy", "trafficctl", "controller.yaml"), manifests(t, "deploy", "trafficctl", "rbac.yaml")...)
 	for _, o := range objs {
 		setImages(t, o, "/trafficctl", ociimage.TrafficctlImage(env.Node.Tag))

@@ -20,6 +20,7 @@ import (
 	"github.com/trafficctl/trafficctl/internal/localk8s"
 	"github.com/trafficctl/trafficctl/internal/ociimage"
 	"github.com/trafficctl/trafficctl/internal/testing/testenv"
+	"github.com/trafficctl/trafficctl/pkg/kube"
 )
 
 // manifestTag is the tag deploy/ manifests give the project's images (a release's version).
@@ -74,6 +75,12 @@ func TestEmojivotoBaseBecomesAvailable(t *testing.T) {
 	env := testenv.RequireNode(t)
 	const ns = "emojivoto"
 	c := env.Clients(t, ns)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logTail(t, c, ns, "app=vote-bot")
+			logTail(t, c, ns, "app=web")
+		}
+	})
 	objs := kustomizeBuild(t, "deploy/emojivoto/base")
 	var deployments []string
 	for _, o := range objs {
@@ -138,4 +145,20 @@ func TestEmojivotoBaseBecomesAvailable(t *testing.T) {
 		}
 		return false, fmt.Errorf("no votes yet (%s)", resp.Status)
 	})
+}
+
+// logTail logs the last lines of every pod matching selector, to show why a wait failed.
+func logTail(t *testing.T, c *kube.Clients, ns, selector string) {
+	t.Helper()
+	ctx := context.Background()
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Logf("list pods %s: %v", selector, err)
+		return
+	}
+	tail := int64(20)
+	for _, p := range pods.Items {
+		b, err := c.Kube.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		t.Logf("pod %s (%v):\n%s", p.Name, err, b)
+	}
 }
