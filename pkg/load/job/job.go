@@ -61,22 +61,30 @@ type Options struct {
 	Thresholds load.Thresholds
 }
 
+// check refuses, before anything is rendered, what the API server or the attackers would.
+func (o *Options) check() error {
+	if o.Replicas < 1 {
+		return fmt.Errorf("replicas must be at least 1")
+	}
+	if o.Image == "" {
+		return fmt.Errorf("the attacker image is required")
+	}
+	if len(o.Scenario) > MaxScenarioBytes {
+		return fmt.Errorf("%w: it is %d bytes and the API server takes at most %d: move large bodies or targets into the image, or split the scenario", ErrScenarioTooLarge, len(o.Scenario), MaxScenarioBytes)
+	}
+	return nil
+}
+
 // Render returns the attackers' ServiceAccount, the ConfigMap holding the scenario and an
 // Indexed Job of Replicas attacker pods, each running the whole scenario (so the total load is
 // Replicas times the scenario's rates) and printing its JSON report, histograms included, to
 // its log.
 func Render(o Options) ([]*unstructured.Unstructured, error) {
-	if o.Replicas < 1 {
-		return nil, fmt.Errorf("replicas must be at least 1")
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	if o.ServiceAccount == "" {
 		o.ServiceAccount = DefaultServiceAccount
-	}
-	if o.Image == "" {
-		return nil, fmt.Errorf("the attacker image is required")
-	}
-	if len(o.Scenario) > MaxScenarioBytes {
-		return nil, fmt.Errorf("%w: it is %d bytes and the API server takes at most %d: move large bodies or targets into the image, or split the scenario", ErrScenarioTooLarge, len(o.Scenario), MaxScenarioBytes)
 	}
 	th, err := json.Marshal(o.Thresholds)
 	if err != nil {
