@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -75,6 +77,21 @@ func TestLoadJobRunsAndCollects(t *testing.T) {
 	c := env.Clients(t, ns)
 	apply(t, c, webObjects(t, ns, ociimage.DemoImage("web", env.Node.Tag)))
 	waitPods(t, c, ns, "app=web", "web Ready", podLimit, func(p []corev1.Pod) bool { return countReady(p) == 1 })
+	// A Ready pod is not yet a reachable Service: wait until kube-proxy routes the ClusterIP, as
+	// the attackers (one try each: the Job's backoffLimit is 0) would otherwise race it.
+	svc, err := c.Kube.CoreV1().Services(ns).Get(context.Background(), "web-svc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	testenv.WaitFor(t, podLimit, "web-svc's ClusterIP answering", func(ctx context.Context) (bool, error) {
+		resp, err := probe.Get(fmt.Sprintf("http://%s/healthz", svc.Spec.ClusterIP))
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
 
 	sc := filepath.Join(t.TempDir(), "scenario.yaml")
 	scenario := fmt.Sprintf(`name: node-smoke
@@ -105,6 +122,7 @@ stages:
 		time.Sleep(time.Second)
 	}
 	if code != cli.ExitOK {
+		logTail(t, c, ns, "batch.kubernetes.io/job-name=loadtest-node-smoke")
 		t.Fatalf("load collect: exit %d stderr %q stdout:\n%s", code, stderr, stdout)
 	}
 	var res struct {
