@@ -37,6 +37,8 @@ type Cluster struct {
 	CAFile string
 	// ForNode is set when the cluster was started with Options.ForNode (see StartNode).
 	ForNode bool
+	// EtcdURL is etcd's client URL: TLS, admitting only the API server's client certificate.
+	EtcdURL string
 }
 
 // ContextName is the kubeconfig context written for a local cluster.
@@ -96,24 +98,9 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		}
 		ports[i] = p
 	}
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	dataDir := filepath.Join(dir, "etcd-data")
-	if err := os.RemoveAll(dataDir); err != nil {
-		return nil, fmt.Errorf("clean etcd data: %w", err)
-	}
-	if _, err := startProcess(dir, "etcd", o.Lifetime, o.Binaries.Etcd,
-		"--name", "trafficctl", "--data-dir", dataDir,
-		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "trafficctl="+peerURL,
-		"--logger", "zap", "--log-level", "warn",
-		// Test data is throwaway: skipping fsync makes etcd several times faster on slow disks.
-		"--unsafe-no-fsync"); err != nil {
+	etcdURL, pki, err := startEtcd(ctx, dir, o, ports[0], ports[1])
+	if err != nil {
 		return nil, err
-	}
-	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", "", 10*time.Second); err != nil {
-		return nil, fmt.Errorf("etcd did not become healthy: %w (log: %s)", err, filepath.Join(dir, "etcd.log"))
 	}
 
 	token, err := writeCredentials(dir)
@@ -131,7 +118,7 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		// endpoint, see StartNode), and kube-controller-manager creates the ServiceAccounts.
 		bind, admission = "0.0.0.0", "--enable-admission-plugins=ServiceAccount"
 	}
-	if _, err := startProcess(dir, "kube-apiserver", o.Lifetime, o.Binaries.APIServer,
+	if _, err := startProcess(dir, "kube-apiserver", o.Lifetime, o.Binaries.APIServer, append(pki.apiServerArgs(),
 		"--etcd-servers="+etcdURL,
 		"--bind-address="+bind, "--advertise-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(ports[2]),
@@ -150,7 +137,7 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		"--allow-privileged=true",
 		// A node's name does not resolve: reach kubelets (logs, exec) by their InternalIP.
 		"--kubelet-preferred-address-types=InternalIP",
-	); err != nil {
+	)...); err != nil {
 		return nil, err
 	}
 	caFile := filepath.Join(certDir, "apiserver.crt")
@@ -170,7 +157,41 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		return nil, fmt.Errorf("load %s: %w", kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = 100, 200
-	return &Cluster{Dir: dir, Kubeconfig: kubeconfig, Config: cfg, Server: server, Port: ports[2], CAFile: caFile, ForNode: o.ForNode}, nil
+	return &Cluster{Dir: dir, Kubeconfig: kubeconfig, Config: cfg, Server: server, Port: ports[2], CAFile: caFile, ForNode: o.ForNode, EtcdURL: etcdURL}, nil
+}
+
+// startEtcd starts etcd on the client and peer ports, TLS with client certificates required
+// (see etcdPKI), and waits until it is healthy. It returns the client URL.
+func startEtcd(ctx context.Context, dir string, o Options, clientPort, peerPort int) (string, *etcdPKI, error) {
+	pki, err := writeEtcdPKI(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	etcdURL := fmt.Sprintf("https://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("https://127.0.0.1:%d", peerPort)
+	dataDir := filepath.Join(dir, "etcd-data")
+	if err := os.RemoveAll(dataDir); err != nil {
+		return "", nil, fmt.Errorf("clean etcd data: %w", err)
+	}
+	if _, err := startProcess(dir, "etcd", o.Lifetime, o.Binaries.Etcd, append([]string{
+		"--name", "trafficctl", "--data-dir", dataDir,
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "trafficctl=" + peerURL,
+		"--logger", "zap", "--log-level", "warn",
+		// Test data is throwaway: skipping fsync makes etcd several times faster on slow disks.
+		"--unsafe-no-fsync"}, pki.etcdArgs()...)...); err != nil {
+		return "", nil, err
+	}
+	tlsConfig, err := pki.clientTLS()
+	if err != nil {
+		return "", nil, err
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	if err := waitHTTP(ctx, client, etcdURL+"/health", "", 10*time.Second); err != nil {
+		return "", nil, fmt.Errorf("etcd did not become healthy: %w (log: %s)", err, filepath.Join(dir, "etcd.log"))
+	}
+	return etcdURL, pki, nil
 }
 
 // Stop stops the cluster's servers.

@@ -86,17 +86,21 @@ func check(ctx context.Context, client *http.Client, s ComponentStatus) (bool, s
 	return true, "running"
 }
 
-// etcdURL reads etcd's client URL from its command line: the sandbox does not record it.
+// etcdURL reads etcd's client URL from its command line: the sandbox does not record it. etcd
+// admits only the API server's client certificate, so its health is "accepting connections".
 func etcdURL(pid int) (addr, health string) {
-	for _, a := range cmdline(pid) {
-		if u, ok := strings.CutPrefix(a, "--listen-client-urls="); ok {
-			return strings.TrimPrefix(u, "http://"), u + "/health"
-		}
-	}
 	args := cmdline(pid)
 	for i, a := range args {
-		if a == "--listen-client-urls" && i+1 < len(args) {
-			return strings.TrimPrefix(args[i+1], "http://"), args[i+1] + "/health"
+		u, ok := strings.CutPrefix(a, "--listen-client-urls=")
+		if !ok && a == "--listen-client-urls" && i+1 < len(args) {
+			u, ok = args[i+1], true
+		}
+		if ok {
+			addr = u
+			if _, rest, found := strings.Cut(u, "://"); found {
+				addr = rest
+			}
+			return addr, "tcp://" + addr
 		}
 	}
 	return "", ""

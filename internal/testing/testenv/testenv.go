@@ -48,6 +48,8 @@ type Env struct {
 	Kubeconfig string
 	// CRDs is the directory the installed CRDs came from.
 	CRDs string
+	// EtcdURL is etcd's client URL (TLS with client certificates, see localk8s.Cluster).
+	EtcdURL string
 	// Node is the package's node, set by RequireNode (packages whose TestMain passes WithNode).
 	Node *Node
 }
@@ -137,7 +139,7 @@ func start() (*Env, error) {
 	if err := localk8s.InstallCRDs(ctx, c, crds); err != nil {
 		return nil, err
 	}
-	return &Env{Config: cluster.Config, Kubeconfig: cluster.Kubeconfig, CRDs: crds}, nil
+	return &Env{Config: cluster.Config, Kubeconfig: cluster.Kubeconfig, CRDs: crds, EtcdURL: cluster.EtcdURL}, nil
 }
 
 const workDirPrefix = "trafficctl-testenv-"
